@@ -1,0 +1,269 @@
+//! Block production: on every tick, take the best pool transactions, execute them, compute the
+//! roots, write the block durably, then tell the pool and subscribers.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use alloy_consensus::{
+    EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope, TxType,
+    proofs::{calculate_receipt_root, calculate_transaction_root},
+    transaction::Recovered,
+};
+use alloy_primitives::{Sealable, Address, B256, Bloom, keccak256};
+use lanes_conflict::{BlockContext, BlockExecution, Executor, SkipReason};
+use lanes_rpc::backend::{BlockData, NewBlock};
+use tracing::{debug, error, info};
+
+use crate::{
+    node::Node,
+    pool::SenderState,
+    state::StateTries,
+    storage::{BlockWrite, StateAt, StorageError},
+    trie::EMPTY_ROOT_HASH,
+};
+
+/// Most transactions considered for one block.
+const MAX_BLOCK_TXS: usize = 20_000;
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Errors that stop block production.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Storage failed; the node must stop (the in-memory trie may be ahead of the disk).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The executor failed.
+    #[error(transparent)]
+    Exec(#[from] lanes_conflict::ExecError),
+}
+
+/// The single writer of the chain.
+pub struct BlockBuilder {
+    node: Arc<Node>,
+    tries: StateTries,
+    executor: Arc<dyn Executor>,
+    block_time: Duration,
+    coinbase: Address,
+}
+
+impl std::fmt::Debug for BlockBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockBuilder").field("executor", &self.executor.name()).finish_non_exhaustive()
+    }
+}
+
+fn receipt_envelope(ty: TxType, receipt: ReceiptWithBloom<Receipt>) -> ReceiptEnvelope {
+    match ty {
+        TxType::Legacy => ReceiptEnvelope::Legacy(receipt),
+        TxType::Eip2930 => ReceiptEnvelope::Eip2930(receipt),
+        TxType::Eip1559 => ReceiptEnvelope::Eip1559(receipt),
+        TxType::Eip4844 => ReceiptEnvelope::Eip4844(receipt),
+        TxType::Eip7702 => ReceiptEnvelope::Eip7702(receipt),
+    }
+}
+
+impl BlockBuilder {
+    /// A builder continuing from the node's head with the given tries.
+    pub fn new(
+        node: Arc<Node>,
+        tries: StateTries,
+        executor: Arc<dyn Executor>,
+        block_time: Duration,
+        coinbase: Address,
+    ) -> Self {
+        Self { node, tries, executor, block_time, coinbase }
+    }
+
+    /// Produces blocks until `stop` is set. Returns an error if a block could not be made
+    /// durable; the caller must then shut the node down.
+    pub fn run(mut self, stop: &AtomicBool) -> Result<(), BuildError> {
+        info!(executor = self.executor.name(), block_time_ms = self.block_time.as_millis() as u64, "block builder started");
+        let mut next = Instant::now() + self.block_time;
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now < next {
+                std::thread::sleep((next - now).min(Duration::from_millis(50)));
+                continue;
+            }
+            next += self.block_time;
+            if next < now {
+                // We fell behind (a slow block); do not try to catch up with a burst.
+                next = now + self.block_time;
+            }
+            if self.node.pool().has_pending() {
+                self.build_block()?;
+            }
+        }
+        info!("block builder stopped");
+        Ok(())
+    }
+
+    /// Builds, commits and announces one block from the pool. Returns `None` if no transaction
+    /// was includable.
+    pub fn build_block(&mut self) -> Result<Option<Arc<NewBlock>>, BuildError> {
+        let started = Instant::now();
+        let parent = self.node.head();
+        let base_fee = Node::next_base_fee_of(&parent);
+        let gas_limit = self.node.chain().gas_limit;
+        let candidates: Vec<Recovered<TxEnvelope>> =
+            self.node.pool().best(base_fee, gas_limit, MAX_BLOCK_TXS).into_iter().map(|t| (*t).clone()).collect();
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let ctx = BlockContext {
+            number: parent.number + 1,
+            timestamp: unix_now().max(parent.timestamp),
+            beneficiary: self.coinbase,
+            gas_limit,
+            base_fee,
+            prevrandao: keccak256(parent.hash()),
+            chain_id: self.node.chain().chain_id,
+        };
+        let exec_started = Instant::now();
+        let execution = {
+            let reader = self.node.store().reader()?;
+            let state = StateAt::new(&reader, parent.number, parent.number);
+            self.executor.execute_block(&ctx, &candidates, &state)?
+        };
+        let exec_elapsed = exec_started.elapsed();
+        let invalid: Vec<B256> = execution
+            .skipped
+            .iter()
+            .filter(|s| matches!(s.reason, SkipReason::Invalid(_)))
+            .map(|s| {
+                let hash = *candidates[s.index].tx_hash();
+                debug!(%hash, reason = ?s.reason, "dropping transaction invalid at execution");
+                hash
+            })
+            .collect();
+        if execution.included.is_empty() {
+            self.node.pool().on_block(&[], &invalid);
+            return Ok(None);
+        }
+        let block = self.seal(&ctx, &parent, &candidates, &execution);
+        let new_block = Arc::new(block);
+        self.node.store().write_block(&BlockWrite {
+            header: &new_block.block.header,
+            transactions: &new_block.block.transactions,
+            receipts: &new_block.receipts,
+            diff: &execution.diff,
+        })?;
+        let changed: Vec<(Address, SenderState)> = execution
+            .diff
+            .accounts
+            .iter()
+            .map(|(a, d)| {
+                let s = d.info.as_ref().map_or_else(SenderState::default, |i| SenderState { nonce: i.nonce, balance: i.balance });
+                (*a, s)
+            })
+            .collect();
+        let dropped = self.node.pool().on_block(&changed, &invalid);
+        self.node.on_new_block(new_block.clone());
+
+        let elapsed = started.elapsed();
+        let header = &new_block.block.header;
+        let txs = new_block.block.transactions.len();
+        metrics::counter!("lanes_blocks_total").increment(1);
+        metrics::counter!("lanes_transactions_included_total").increment(txs as u64);
+        metrics::histogram!("lanes_block_build_seconds").record(elapsed.as_secs_f64());
+        metrics::histogram!("lanes_block_execution_seconds").record(exec_elapsed.as_secs_f64());
+        metrics::gauge!("lanes_gas_per_second").set(header.gas_used as f64 / exec_elapsed.as_secs_f64().max(1e-9));
+        metrics::gauge!("lanes_head_block").set(header.number as f64);
+        let (pending, queued) = self.node.pool().status();
+        metrics::gauge!("lanes_txpool_pending").set(pending as f64);
+        metrics::gauge!("lanes_txpool_queued").set(queued as f64);
+        info!(
+            number = header.number,
+            hash = %header.hash(),
+            txs,
+            gas_used = header.gas_used,
+            base_fee,
+            dropped,
+            exec_ms = exec_elapsed.as_secs_f64() * 1e3,
+            build_ms = elapsed.as_secs_f64() * 1e3,
+            "block committed"
+        );
+        Ok(Some(new_block))
+    }
+
+    fn seal(
+        &mut self,
+        ctx: &BlockContext,
+        parent: &alloy_consensus::Sealed<Header>,
+        candidates: &[Recovered<TxEnvelope>],
+        execution: &BlockExecution,
+    ) -> NewBlock {
+        let mut transactions = Vec::with_capacity(execution.included.len());
+        let mut receipts = Vec::with_capacity(execution.included.len());
+        let mut logs_bloom = Bloom::ZERO;
+        for included in &execution.included {
+            let tx = candidates[included.index].clone();
+            let outcome = &included.outcome;
+            let receipt = Receipt {
+                status: Eip658Value::Eip658(outcome.success),
+                cumulative_gas_used: outcome.cumulative_gas_used,
+                logs: outcome.logs.clone(),
+            }
+            .with_bloom();
+            logs_bloom.accrue_bloom(&receipt.logs_bloom);
+            receipts.push(receipt_envelope(tx.inner().tx_type(), receipt));
+            transactions.push(tx);
+        }
+        let state_root = self.tries.apply(&execution.diff);
+        let envelopes: Vec<&TxEnvelope> = transactions.iter().map(|t| t.inner()).collect();
+        let header = Header {
+            parent_hash: parent.hash(),
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: ctx.beneficiary,
+            state_root,
+            transactions_root: calculate_transaction_root(&envelopes),
+            receipts_root: calculate_receipt_root(&receipts),
+            logs_bloom,
+            difficulty: Default::default(),
+            number: ctx.number,
+            gas_limit: ctx.gas_limit,
+            gas_used: execution.gas_used,
+            timestamp: ctx.timestamp,
+            extra_data: Default::default(),
+            mix_hash: ctx.prevrandao,
+            nonce: Default::default(),
+            base_fee_per_gas: Some(ctx.base_fee),
+            withdrawals_root: Some(EMPTY_ROOT_HASH),
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(B256::ZERO),
+            requests_hash: None,
+            block_access_list_hash: None,
+            slot_number: None,
+        };
+        let body_size: usize = envelopes.iter().map(|t| alloy_eips::eip2718::Encodable2718::encode_2718_len(*t)).sum();
+        let size = (alloy_rlp::Encodable::length(&header) + body_size + 8) as u64;
+        NewBlock { block: BlockData { header: header.seal_slow(), transactions, size }, receipts }
+    }
+}
+
+/// Runs the builder on its own thread; logs and flags a fatal error.
+pub fn spawn(
+    builder: BlockBuilder,
+    stop: Arc<AtomicBool>,
+    failed: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("block-builder".into())
+        .spawn(move || {
+            if let Err(e) = builder.run(&stop) {
+                error!(error = %e, "block production failed; shutting down");
+                failed.store(true, Ordering::SeqCst);
+                stop.store(true, Ordering::SeqCst);
+            }
+        })
+}

@@ -1,0 +1,304 @@
+//! Command line and configuration file.
+//!
+//! Every setting can come from (highest precedence first) a flag, an environment variable
+//! (`LANES_*`), the TOML file given by `--config`, or the built-in default.
+
+use std::{net::{IpAddr, SocketAddr}, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+/// Lanes: a GPU-parallel Ethereum L2 sequencer.
+#[derive(Debug, Parser)]
+#[command(name = "lanes", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a node: JSON-RPC, transaction pool, block production.
+    ///
+    /// `lanes node --dev` starts a local development chain with 10 prefunded accounts from the
+    /// standard test mnemonic ("test test ... junk"), so cast, viem, ethers, web3.py and
+    /// MetaMask work with their defaults against http://127.0.0.1:8545.
+    Node(Box<NodeArgs>),
+}
+
+/// Which block executor runs transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExecutorKind {
+    /// revm, one transaction after another (the reference).
+    #[default]
+    Sequential,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `lanes node` flags. Unset flags fall back to the config file, then to defaults.
+#[derive(Debug, Args, Default)]
+pub struct NodeArgs {
+    /// TOML configuration file; its keys are the flag names (`datadir`, `chain-id`,
+    /// `block-time`, `[http] addr/port`, `[txpool] max-per-sender/max-total`, ...).
+    #[arg(long, env = "LANES_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Run the built-in development chain (prefunded test accounts, chain id 1337).
+    #[arg(long, env = "LANES_DEV")]
+    pub dev: bool,
+
+    /// A geth-style genesis JSON file (`config.chainId`, `alloc`, `gasLimit`, ...).
+    #[arg(long, env = "LANES_GENESIS", value_name = "FILE", conflicts_with = "dev")]
+    pub genesis: Option<PathBuf>,
+
+    /// Data directory [default: <user data dir>/lanes/<dev|chain-ID>].
+    #[arg(long, env = "LANES_DATADIR", value_name = "DIR")]
+    pub datadir: Option<PathBuf>,
+
+    /// Address the JSON-RPC server (HTTP and WebSocket) listens on [default: 127.0.0.1].
+    #[arg(long = "http.addr", env = "LANES_HTTP_ADDR", value_name = "IP")]
+    pub http_addr: Option<IpAddr>,
+
+    /// Port of the JSON-RPC server, serving HTTP and WebSocket [default: 8545].
+    #[arg(long = "http.port", env = "LANES_HTTP_PORT", value_name = "PORT")]
+    pub http_port: Option<u16>,
+
+    /// EIP-155 chain id [default: 1337 with --dev; the genesis file's otherwise].
+    #[arg(long = "chain-id", env = "LANES_CHAIN_ID", value_name = "ID")]
+    pub chain_id: Option<u64>,
+
+    /// Block interval, e.g. `250ms`, `1s`; a bare number is milliseconds [default: 250ms].
+    /// Blocks are produced only when there are executable transactions.
+    #[arg(long = "block-time", env = "LANES_BLOCK_TIME", value_name = "DURATION", value_parser = parse_duration)]
+    pub block_time: Option<Duration>,
+
+    /// Block gas limit [default: 120000000, or the genesis file's].
+    #[arg(long = "gas-limit", env = "LANES_GAS_LIMIT", value_name = "GAS")]
+    pub gas_limit: Option<u64>,
+
+    /// Serve Prometheus metrics on this address, e.g. `127.0.0.1:9001` (off by default).
+    #[arg(long, env = "LANES_METRICS", value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+
+    /// Block executor [default: sequential].
+    #[arg(long, env = "LANES_EXECUTOR", value_enum)]
+    pub executor: Option<ExecutorKind>,
+
+    /// Most transactions one sender may have in the pool [default: 4096].
+    #[arg(long = "txpool.max-per-sender", env = "LANES_TXPOOL_MAX_PER_SENDER", value_name = "N")]
+    pub txpool_max_per_sender: Option<usize>,
+
+    /// Most transactions in the pool; the cheapest are evicted beyond it [default: 100000].
+    #[arg(long = "txpool.max-total", env = "LANES_TXPOOL_MAX_TOTAL", value_name = "N")]
+    pub txpool_max_total: Option<usize>,
+
+    /// Log format [default: text]. Verbosity follows `RUST_LOG` (default `info`).
+    #[arg(long = "log.format", env = "LANES_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Parses `250ms`, `2s`, `1.5s` or a bare number of milliseconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (s, 1e-3)
+    };
+    let value: f64 = num.trim().parse().map_err(|_| format!("invalid duration `{s}`: use e.g. 250ms or 1s"))?;
+    let secs = value * scale;
+    if !secs.is_finite() || secs <= 0.0 || secs > 3600.0 {
+        return Err(format!("duration `{s}` out of range (0, 1h]"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The TOML config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileConfig {
+    /// See `--dev`.
+    pub dev: Option<bool>,
+    /// See `--genesis`.
+    pub genesis: Option<PathBuf>,
+    /// See `--datadir`.
+    pub datadir: Option<PathBuf>,
+    /// See `--chain-id`.
+    pub chain_id: Option<u64>,
+    /// See `--block-time`.
+    pub block_time: Option<String>,
+    /// See `--gas-limit`.
+    pub gas_limit: Option<u64>,
+    /// See `--metrics`.
+    pub metrics: Option<SocketAddr>,
+    /// See `--executor`.
+    pub executor: Option<ExecutorKind>,
+    /// `[http]`.
+    #[serde(default)]
+    pub http: HttpSection,
+    /// `[txpool]`.
+    #[serde(default)]
+    pub txpool: TxpoolSection,
+    /// `[log]`.
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+/// `[http]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HttpSection {
+    /// See `--http.addr`.
+    pub addr: Option<IpAddr>,
+    /// See `--http.port`.
+    pub port: Option<u16>,
+}
+
+/// `[txpool]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TxpoolSection {
+    /// See `--txpool.max-per-sender`.
+    pub max_per_sender: Option<usize>,
+    /// See `--txpool.max-total`.
+    pub max_total: Option<usize>,
+}
+
+/// `[log]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LogSection {
+    /// See `--log.format`.
+    pub format: Option<LogFormat>,
+}
+
+/// Fully resolved node settings.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Dev chain?
+    pub dev: bool,
+    /// Genesis file.
+    pub genesis: Option<PathBuf>,
+    /// Data dir.
+    pub datadir: PathBuf,
+    /// RPC listen address.
+    pub http: SocketAddr,
+    /// Chain id override.
+    pub chain_id: Option<u64>,
+    /// Block interval.
+    pub block_time: Duration,
+    /// Gas limit override.
+    pub gas_limit: Option<u64>,
+    /// Metrics address.
+    pub metrics: Option<SocketAddr>,
+    /// Executor.
+    pub executor: ExecutorKind,
+    /// Pool limits.
+    pub txpool_max_per_sender: usize,
+    /// Pool limits.
+    pub txpool_max_total: usize,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl NodeArgs {
+    /// Merges flags, environment, config file and defaults.
+    pub fn resolve(self) -> Result<NodeConfig, String> {
+        let file: FileConfig = match &self.config {
+            None => FileConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("invalid config file {}: {e}", path.display()))?
+            }
+        };
+        let dev = self.dev || file.dev.unwrap_or(false);
+        let genesis = self.genesis.or(file.genesis);
+        if dev && genesis.is_some() {
+            return Err("--dev and --genesis exclude each other".into());
+        }
+        if !dev && genesis.is_none() {
+            return Err("nothing to run: pass --dev for a local development chain, or --genesis FILE".into());
+        }
+        let chain_id = self.chain_id.or(file.chain_id);
+        let block_time = match (self.block_time, file.block_time) {
+            (Some(d), _) => d,
+            (None, Some(s)) => parse_duration(&s)?,
+            (None, None) => Duration::from_millis(250),
+        };
+        let datadir = match self.datadir.or(file.datadir) {
+            Some(d) => d,
+            None => {
+                let base = dirs::data_dir().ok_or("cannot find the user data dir; pass --datadir")?;
+                let leaf = if dev { "dev".to_string() } else { format!("chain-{}", chain_id.map_or("genesis".into(), |c| c.to_string())) };
+                base.join("lanes").join(leaf)
+            }
+        };
+        let addr = self.http_addr.or(file.http.addr).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let port = self.http_port.or(file.http.port).unwrap_or(8545);
+        Ok(NodeConfig {
+            dev,
+            genesis,
+            datadir,
+            http: SocketAddr::new(addr, port),
+            chain_id,
+            block_time,
+            gas_limit: self.gas_limit.or(file.gas_limit),
+            metrics: self.metrics.or(file.metrics),
+            executor: self.executor.or(file.executor).unwrap_or_default(),
+            txpool_max_per_sender: self.txpool_max_per_sender.or(file.txpool.max_per_sender).unwrap_or(4096),
+            txpool_max_total: self.txpool_max_total.or(file.txpool.max_total).unwrap_or(100_000),
+            log_format: self.log_format.or(file.log.format).unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("100").unwrap(), Duration::from_millis(100));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn flags_beat_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lanes.toml");
+        std::fs::write(&path, "dev = true\nchain-id = 7\nblock-time = \"1s\"\n[http]\nport = 9000\n").unwrap();
+        let args = NodeArgs { config: Some(path.clone()), http_port: Some(9100), ..Default::default() };
+        let cfg = args.resolve().unwrap();
+        assert!(cfg.dev);
+        assert_eq!(cfg.chain_id, Some(7));
+        assert_eq!(cfg.block_time, Duration::from_secs(1));
+        assert_eq!(cfg.http.port(), 9100);
+        std::fs::write(&path, "dve = true\n").unwrap();
+        let err = NodeArgs { config: Some(path), ..Default::default() }.resolve().unwrap_err();
+        assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn needs_a_chain() {
+        assert!(NodeArgs::default().resolve().unwrap_err().contains("--dev"));
+    }
+}

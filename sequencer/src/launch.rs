@@ -1,0 +1,96 @@
+//! Wires a node together in order: storage -> state -> pool -> executor -> block builder ->
+//! RPC -> metrics, and tears it down on Ctrl-C / SIGTERM or a fatal error.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use eyre::{WrapErr, eyre};
+use lanes_conflict::{Executor, SequentialExecutor};
+use lanes_rpc::{EthBackend, RpcConfig};
+use tracing::info;
+
+use crate::{
+    builder::{self, BlockBuilder},
+    chain::{ChainSpec, DEFAULT_GAS_LIMIT, DEV_CHAIN_ID},
+    cli::{ExecutorKind, NodeConfig},
+    node::Node,
+    pool::PoolConfig,
+};
+
+/// Builds the chain spec the config asks for.
+pub fn chain_spec(config: &NodeConfig) -> eyre::Result<ChainSpec> {
+    Ok(match &config.genesis {
+        Some(path) => ChainSpec::from_genesis_file(path, config.chain_id, config.gas_limit)?,
+        None => ChainSpec::dev(config.chain_id.unwrap_or(DEV_CHAIN_ID), config.gas_limit.unwrap_or(DEFAULT_GAS_LIMIT))?,
+    })
+}
+
+/// Runs a node until it is asked to stop.
+pub async fn run_node(config: NodeConfig) -> eyre::Result<()> {
+    if let Some(addr) = config.metrics {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .wrap_err_with(|| format!("cannot serve metrics on {addr}"))?;
+        info!(%addr, "metrics: Prometheus endpoint at http://{addr}/metrics");
+    }
+
+    let chain = chain_spec(&config)?;
+    info!(chain_id = chain.chain_id, dev = chain.dev, datadir = %config.datadir.display(), "opening storage");
+    let pool = PoolConfig {
+        max_per_sender: config.txpool_max_per_sender,
+        max_total: config.txpool_max_total,
+        ..Default::default()
+    };
+    let (node, tries) = Node::open(chain, &config.datadir, pool)
+        .wrap_err_with(|| format!("cannot open data dir {}", config.datadir.display()))?;
+    let head = node.head();
+    info!(number = head.number, hash = %head.hash(), state_root = %head.state_root, "chain head");
+    if node.chain().dev {
+        info!(
+            "dev chain: {} accounts from the test mnemonic \"test test ... junk\", 10000 ETH each",
+            node.chain().dev_accounts.len()
+        );
+        for (i, a) in node.chain().dev_accounts.iter().enumerate() {
+            info!("  ({i}) {a}");
+        }
+    }
+
+    let executor: Arc<dyn Executor> = match config.executor {
+        ExecutorKind::Sequential => Arc::new(SequentialExecutor),
+    };
+    info!(executor = executor.name(), "executor ready");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicBool::new(false));
+    let builder = BlockBuilder::new(node.clone(), tries, executor, config.block_time, Default::default());
+    let builder_thread = builder::spawn(builder, stop.clone(), failed.clone())?;
+
+    let rpc_config = RpcConfig { addr: config.http, ..Default::default() };
+    let backend: Arc<dyn EthBackend> = node.clone();
+    let rpc = lanes_rpc::start(rpc_config, backend)
+        .await
+        .wrap_err_with(|| format!("cannot start JSON-RPC on {}", config.http))?;
+    info!(http = %rpc.http_url(), ws = %rpc.ws_url(), "JSON-RPC server listening (HTTP and WebSocket)");
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => { info!("interrupt received, shutting down"); break }
+            _ = sigterm.recv() => { info!("SIGTERM received, shutting down"); break }
+            _ = poll.tick() => if stop.load(Ordering::SeqCst) { break },
+        }
+    }
+    rpc.stop();
+    stop.store(true, Ordering::SeqCst);
+    let _ = tokio::task::spawn_blocking(move || builder_thread.join()).await;
+    rpc.stopped().await;
+    if failed.load(Ordering::SeqCst) {
+        return Err(eyre!("block production failed; see the log above"));
+    }
+    info!("node stopped");
+    Ok(())
+}

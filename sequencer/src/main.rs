@@ -1,0 +1,35 @@
+//! The `lanes` binary: parses arguments, sets up logging, and hands over to the launcher.
+
+use clap::Parser;
+use lanes_sequencer::{
+    cli::{Cli, Command, LogFormat},
+    launch,
+};
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> eyre::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Node(args) => {
+            let config = match args.resolve() {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::exit(2);
+                }
+            };
+            init_tracing(config.log_format);
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("lanes-rt").build()?;
+            runtime.block_on(launch::run_node(config))
+        }
+    }
+}
