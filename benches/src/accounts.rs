@@ -24,7 +24,9 @@ pub struct Account {
 impl std::fmt::Debug for Account {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the key, even of a test account: the habit is what matters.
-        f.debug_struct("Account").field("address", &self.address).finish_non_exhaustive()
+        f.debug_struct("Account")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
     }
 }
 
@@ -37,14 +39,22 @@ pub fn derive(mnemonic: &str, index: u32) -> Result<Account> {
         .map_err(|e| Error::Key(format!("deriving account {index}: {e}")))?;
     let key = SecretKey::from_byte_array(signer.to_bytes().0)
         .map_err(|e| Error::Key(format!("account {index}: {e}")))?;
-    Ok(Account { address: signer.address(), key })
+    Ok(Account {
+        address: signer.address(),
+        key,
+    })
 }
 
 /// Derives the accounts `start..start + count` in parallel: each derivation runs PBKDF2 over the
 /// mnemonic (2,048 rounds of HMAC-SHA512), about a millisecond.
 pub fn derive_range(mnemonic: &str, start: u32, count: u32) -> Result<Vec<Account>> {
-    let end = start.checked_add(count).ok_or_else(|| Error::Config("account index overflows u32".into()))?;
-    (start..end).into_par_iter().map(|i| derive(mnemonic, i)).collect()
+    let end = start
+        .checked_add(count)
+        .ok_or_else(|| Error::Config("account index overflows u32".into()))?;
+    (start..end)
+        .into_par_iter()
+        .map(|i| derive(mnemonic, i))
+        .collect()
 }
 
 /// A recipient address with no known key, unique to `index`, and the same on every run.
@@ -60,10 +70,19 @@ mod tests {
     #[test]
     fn dev_accounts_match_anvil() {
         // Addresses anvil and hardhat print for the dev mnemonic.
-        assert_eq!(derive(DEV_MNEMONIC, 0).unwrap().address, address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"));
-        assert_eq!(derive(DEV_MNEMONIC, 1).unwrap().address, address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"));
+        assert_eq!(
+            derive(DEV_MNEMONIC, 0).unwrap().address,
+            address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+        );
+        assert_eq!(
+            derive(DEV_MNEMONIC, 1).unwrap().address,
+            address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+        );
         let range = derive_range(DEV_MNEMONIC, 0, 3).unwrap();
-        assert_eq!(range[2].address, address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"));
+        assert_eq!(
+            range[2].address,
+            address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC")
+        );
     }
 
     #[test]

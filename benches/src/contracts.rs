@@ -45,7 +45,8 @@ pub struct Compiler {
 
 fn parse(json: &'static str, cell: &'static OnceLock<Artifact>) -> &'static Artifact {
     cell.get_or_init(|| {
-        serde_json::from_str(json).expect("committed contract artifact is valid JSON (contracts/check.mjs)")
+        serde_json::from_str(json)
+            .expect("committed contract artifact is valid JSON (contracts/check.mjs)")
     })
 }
 
@@ -104,7 +105,12 @@ fn call(signature: &str, words: impl FnOnce(&mut Vec<u8>)) -> Bytes {
 
 /// Creation transaction input for `LanesToken(name, symbol, holders, amountEach)`: every holder
 /// gets `amount_each`; with no holders the deployer gets it.
-pub fn token_deploy_input(name: &str, symbol: &str, holders: &[Address], amount_each: U256) -> Bytes {
+pub fn token_deploy_input(
+    name: &str,
+    symbol: &str,
+    holders: &[Address],
+    amount_each: U256,
+) -> Bytes {
     // ABI: a head of 4 words (3 offsets and the amount), then the dynamic tails in order.
     fn string_tail(s: &str) -> Vec<u8> {
         let mut tail = Vec::new();
@@ -122,7 +128,9 @@ pub fn token_deploy_input(name: &str, symbol: &str, holders: &[Address], amount_
     }
 
     let code = &token().bytecode;
-    let mut out = Vec::with_capacity(code.len() + 128 + name_tail.len() + symbol_tail.len() + holders_tail.len());
+    let mut out = Vec::with_capacity(
+        code.len() + 128 + name_tail.len() + symbol_tail.len() + holders_tail.len(),
+    );
     out.extend_from_slice(code);
     let head_len = 4 * 32;
     word_usize(&mut out, head_len);
@@ -189,7 +197,11 @@ pub fn amm_swap(zero_for_one: bool, amount_in: U256, min_amount_out: U256, to: A
 
 /// `getReserves`-style read: `reserve0()` calldata (and `reserve1()` with `index == 1`).
 pub fn amm_reserve(index: u8) -> Bytes {
-    if index == 0 { call("reserve0()", |_| {}) } else { call("reserve1()", |_| {}) }
+    if index == 0 {
+        call("reserve0()", |_| {})
+    } else {
+        call("reserve1()", |_| {})
+    }
 }
 
 /// Decodes a single `uint256` return value.

@@ -116,7 +116,10 @@ impl Rpc {
             .max_response_size(64 << 20)
             .build(url)
             .map_err(|e| Error::Config(format!("RPC URL {url}: {e}")))?;
-        Ok(Self { client, url: url.to_string() })
+        Ok(Self {
+            client,
+            url: url.to_string(),
+        })
     }
 
     /// The endpoint.
@@ -125,8 +128,18 @@ impl Rpc {
     }
 
     /// One call.
-    pub async fn call<T: DeserializeOwned>(&self, method: &'static str, params: ArrayParams) -> Result<T> {
-        self.client.request(method, params).await.map_err(|e| Error::Rpc { method, message: describe(&e) })
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        params: ArrayParams,
+    ) -> Result<T> {
+        self.client
+            .request(method, params)
+            .await
+            .map_err(|e| Error::Rpc {
+                method,
+                message: describe(&e),
+            })
     }
 
     /// The same method with many parameter lists, in batches of [`SETUP_BATCH`]. Each entry is
@@ -141,14 +154,23 @@ impl Rpc {
         while params.peek().is_some() {
             let mut batch = BatchRequestBuilder::new();
             for p in params.by_ref().take(SETUP_BATCH) {
-                batch.insert(method, p).map_err(|e| Error::Config(e.to_string()))?;
+                batch
+                    .insert(method, p)
+                    .map_err(|e| Error::Config(e.to_string()))?;
             }
             let response = self
                 .client
                 .batch_request::<T>(batch)
                 .await
-                .map_err(|e| Error::Rpc { method, message: describe(&e) })?;
-            out.extend(response.into_iter().map(|r| r.map_err(|e| describe_error_object(&e))));
+                .map_err(|e| Error::Rpc {
+                    method,
+                    message: describe(&e),
+                })?;
+            out.extend(
+                response
+                    .into_iter()
+                    .map(|r| r.map_err(|e| describe_error_object(&e))),
+            );
         }
         Ok(out)
     }
@@ -173,49 +195,76 @@ impl Rpc {
 
     /// `eth_blockNumber`.
     pub async fn block_number(&self) -> Result<u64> {
-        Ok(self.call::<U64>("eth_blockNumber", rpc_params![]).await?.to())
+        Ok(self
+            .call::<U64>("eth_blockNumber", rpc_params![])
+            .await?
+            .to())
     }
 
     /// `eth_getBlockByNumber(tag, false)`.
     pub async fn block(&self, tag: BlockTag) -> Result<Option<BlockSummary>> {
-        self.call("eth_getBlockByNumber", rpc_params![tag.param(), false]).await
+        self.call("eth_getBlockByNumber", rpc_params![tag.param(), false])
+            .await
     }
 
     /// `eth_getBlockByNumber(n, false)` for each of `numbers`, batched.
-    pub async fn blocks(&self, numbers: impl IntoIterator<Item = u64>) -> Result<Vec<Option<BlockSummary>>> {
-        let params = numbers.into_iter().map(|n| rpc_params![BlockTag::Number(n).param(), false]).collect();
+    pub async fn blocks(
+        &self,
+        numbers: impl IntoIterator<Item = u64>,
+    ) -> Result<Vec<Option<BlockSummary>>> {
+        let params = numbers
+            .into_iter()
+            .map(|n| rpc_params![BlockTag::Number(n).param(), false])
+            .collect();
         self.batch_ok("eth_getBlockByNumber", params).await
     }
 
     /// `eth_getBalance` of each address, batched.
     pub async fn balances(&self, addresses: &[Address], tag: BlockTag) -> Result<Vec<U256>> {
-        let params = addresses.iter().map(|a| rpc_params![a, tag.param()]).collect();
+        let params = addresses
+            .iter()
+            .map(|a| rpc_params![a, tag.param()])
+            .collect();
         self.batch_ok("eth_getBalance", params).await
     }
 
     /// `eth_getTransactionCount` of each address, batched.
     pub async fn nonces(&self, addresses: &[Address], tag: BlockTag) -> Result<Vec<u64>> {
-        let params = addresses.iter().map(|a| rpc_params![a, tag.param()]).collect();
-        Ok(self.batch_ok::<U64>("eth_getTransactionCount", params).await?.into_iter().map(|n| n.to()).collect())
+        let params = addresses
+            .iter()
+            .map(|a| rpc_params![a, tag.param()])
+            .collect();
+        Ok(self
+            .batch_ok::<U64>("eth_getTransactionCount", params)
+            .await?
+            .into_iter()
+            .map(|n| n.to())
+            .collect())
     }
 
     /// `eth_getTransactionCount(address, "pending")`.
     pub async fn pending_nonce(&self, address: Address) -> Result<u64> {
-        Ok(self.call::<U64>("eth_getTransactionCount", rpc_params![address, "pending"]).await?.to())
+        Ok(self
+            .call::<U64>("eth_getTransactionCount", rpc_params![address, "pending"])
+            .await?
+            .to())
     }
 
     /// `eth_call` of each `(to, data)`, batched.
     pub async fn calls(&self, calls: &[(Address, Bytes)], tag: BlockTag) -> Result<Vec<Bytes>> {
         let params = calls
             .iter()
-            .map(|(to, data)| rpc_params![serde_json::json!({ "to": to, "data": data }), tag.param()])
+            .map(|(to, data)| {
+                rpc_params![serde_json::json!({ "to": to, "data": data }), tag.param()]
+            })
             .collect();
         self.batch_ok("eth_call", params).await
     }
 
     /// `eth_getCode`.
     pub async fn code(&self, address: Address, tag: BlockTag) -> Result<Bytes> {
-        self.call("eth_getCode", rpc_params![address, tag.param()]).await
+        self.call("eth_getCode", rpc_params![address, tag.param()])
+            .await
     }
 
     /// `eth_getTransactionReceipt` of each hash, batched (`None` while pending).
@@ -226,23 +275,39 @@ impl Rpc {
 
     /// `eth_sendRawTransaction` with one transaction.
     pub async fn send_raw(&self, raw_hex: &str) -> Result<B256> {
-        self.call("eth_sendRawTransaction", rpc_params![raw_hex]).await
+        self.call("eth_sendRawTransaction", rpc_params![raw_hex])
+            .await
     }
 
     /// `eth_sendRawTransaction` of each transaction in one JSON-RPC batch; per-transaction
     /// results, or an error for the whole batch (transport, or a node without batches).
-    pub async fn send_raw_batch(&self, raw_hex: &[&str]) -> Result<Vec<Result<B256, String>>, String> {
+    pub async fn send_raw_batch(
+        &self,
+        raw_hex: &[&str],
+    ) -> Result<Vec<Result<B256, String>>, String> {
         let mut batch = BatchRequestBuilder::new();
         for raw in raw_hex {
-            batch.insert("eth_sendRawTransaction", rpc_params![raw]).map_err(|e| e.to_string())?;
+            batch
+                .insert("eth_sendRawTransaction", rpc_params![raw])
+                .map_err(|e| e.to_string())?;
         }
-        let response = self.client.batch_request::<B256>(batch).await.map_err(|e| describe(&e))?;
-        Ok(response.into_iter().map(|r| r.map_err(|e| describe_error_object(&e))).collect())
+        let response = self
+            .client
+            .batch_request::<B256>(batch)
+            .await
+            .map_err(|e| describe(&e))?;
+        Ok(response
+            .into_iter()
+            .map(|r| r.map_err(|e| describe_error_object(&e)))
+            .collect())
     }
 
     /// `eth_sendRawTransaction` of one transaction, with the error as a string.
     pub async fn send_raw_one(&self, raw_hex: &str) -> Result<B256, String> {
-        self.client.request("eth_sendRawTransaction", rpc_params![raw_hex]).await.map_err(|e| describe(&e))
+        self.client
+            .request("eth_sendRawTransaction", rpc_params![raw_hex])
+            .await
+            .map_err(|e| describe(&e))
     }
 }
 
@@ -261,12 +326,21 @@ impl Heads {
             .max_response_size(64 << 20)
             .build(url)
             .await
-            .map_err(|e| Error::Rpc { method: "eth_subscribe", message: format!("connecting to {url}: {}", describe(&e)) })?;
+            .map_err(|e| Error::Rpc {
+                method: "eth_subscribe",
+                message: format!("connecting to {url}: {}", describe(&e)),
+            })?;
         let subscription = client
             .subscribe("eth_subscribe", rpc_params!["newHeads"], "eth_unsubscribe")
             .await
-            .map_err(|e| Error::Rpc { method: "eth_subscribe", message: describe(&e) })?;
-        Ok(Self { _client: client, subscription })
+            .map_err(|e| Error::Rpc {
+                method: "eth_subscribe",
+                message: describe(&e),
+            })?;
+        Ok(Self {
+            _client: client,
+            subscription,
+        })
     }
 
     /// The next head's number; `None` when the subscription ended.

@@ -35,7 +35,10 @@ pub fn sign(tx: TxEip1559, key: &SecretKey) -> Signed<TxEip1559> {
 /// Signs and encodes `tx` with `key`.
 pub fn sign_raw(tx: TxEip1559, key: &SecretKey) -> RawTx {
     let signed = sign(tx, key);
-    RawTx { hash: *signed.hash(), hex: alloy_primitives::hex::encode_prefixed(signed.encoded_2718()) }
+    RawTx {
+        hash: *signed.hash(),
+        hex: alloy_primitives::hex::encode_prefixed(signed.encoded_2718()),
+    }
 }
 
 /// Builds and signs `count` transactions on all cores: `build(i)` returns transaction `i` and the

@@ -163,28 +163,43 @@ impl OpenRpcSpec {
             .methods
             .get(method)
             .ok_or_else(|| SchemaViolations::Spec(SpecError::UnknownMethod(method.to_owned())))?;
-        // The result schema becomes the root of a document that also holds the components, so
-        // `#/components/schemas/X` resolves. `components` is not a keyword: validation ignores it.
-        let mut root = match &spec.result_schema {
-            Value::Object(schema) => schema.clone(),
-            other => {
-                let mut map = Map::new();
-                map.insert("allOf".to_owned(), Value::Array(vec![other.clone()]));
-                map
-            }
-        };
+        self.validate(method, &spec.result_schema, result)
+    }
+
+    /// Checks `value` against the named schema of the spec's components (e.g.
+    /// `PendingTransactionInfo`), for results the method's own schema does not describe (geth
+    /// answers `eth_getTransactionByHash` for a pooled transaction with null block fields).
+    pub fn validate_against(&self, schema: &str, value: &Value) -> Result<(), SchemaViolations> {
+        if !self.schemas.contains_key(schema) {
+            return Err(SchemaViolations::Spec(SpecError::BadSchema {
+                method: schema.to_owned(),
+                message: "no such schema in the spec's components".to_owned(),
+            }));
+        }
+        let reference = serde_json::json!({ "$ref": format!("#/components/schemas/{schema}") });
+        self.validate(schema, &reference, value)
+    }
+
+    fn validate(&self, name: &str, schema: &Value, value: &Value) -> Result<(), SchemaViolations> {
+        // The schema becomes the root of a document that also holds the components, so
+        // `#/components/schemas/X` resolves. `components` is not a keyword: validation ignores
+        // it. A draft-7 `$ref` hides its siblings, hence the `allOf`.
+        let mut root = Map::new();
+        root.insert("allOf".to_owned(), Value::Array(vec![schema.clone()]));
         root.insert(
             "components".to_owned(),
             serde_json::json!({ "schemas": Value::Object(self.schemas.clone()) }),
         );
-        let validator = jsonschema::draft7::new(&Value::Object(root)).map_err(|err| {
+        let mut root = Value::Object(root);
+        one_of_as_any_of(&mut root);
+        let validator = jsonschema::draft7::new(&root).map_err(|err| {
             SchemaViolations::Spec(SpecError::BadSchema {
-                method: method.to_owned(),
+                method: name.to_owned(),
                 message: err.to_string(),
             })
         })?;
         let violations: Vec<String> = validator
-            .iter_errors(result)
+            .iter_errors(value)
             .map(|err| format!("at {}: {err}", err.instance_path()))
             .collect();
         if violations.is_empty() { Ok(()) } else { Err(SchemaViolations::Invalid(violations)) }
@@ -213,6 +228,33 @@ pub enum SchemaViolations {
     /// The result breaks the schema; one message per violation.
     #[error("{}", .0.join("; "))]
     Invalid(Vec<String>),
+}
+
+/// Checks the spec's `oneOf`s as `anyOf`s. Some of its alternatives overlap: in
+/// `FilterResults` an empty array is both a list of hashes and a list of logs, so `oneOf` would
+/// reject `[]`, which every client answers. The alternatives still have to match one of them.
+fn one_of_as_any_of(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(alternatives) = map.remove("oneOf") {
+                match map.get_mut("anyOf") {
+                    // Both present: keep both constraints.
+                    Some(_) => {
+                        let all_of = map.entry("allOf").or_insert_with(|| Value::Array(Vec::new()));
+                        if let Value::Array(all_of) = all_of {
+                            all_of.push(serde_json::json!({ "anyOf": alternatives }));
+                        }
+                    }
+                    None => {
+                        map.insert("anyOf".to_owned(), alternatives);
+                    }
+                }
+            }
+            map.values_mut().for_each(one_of_as_any_of);
+        }
+        Value::Array(items) => items.iter_mut().for_each(one_of_as_any_of),
+        _ => {}
+    }
 }
 
 fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SpecError> {

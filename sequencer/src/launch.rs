@@ -8,7 +8,8 @@ use std::sync::{
 
 use eyre::{WrapErr, eyre};
 use lanes_conflict::{Executor, SequentialExecutor};
-use lanes_rpc::{EthBackend, RpcConfig};
+use alloy_primitives::Address;
+use lanes_rpc::{EthBackend, RpcConfig, RpcHandle};
 use tracing::info;
 
 use crate::{
@@ -27,17 +28,41 @@ pub fn chain_spec(config: &NodeConfig) -> eyre::Result<ChainSpec> {
     })
 }
 
-/// Runs a node until it is asked to stop.
-pub async fn run_node(config: NodeConfig) -> eyre::Result<()> {
-    if let Some(addr) = config.metrics {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-            .wrap_err_with(|| format!("cannot serve metrics on {addr}"))?;
-        info!(%addr, "metrics: Prometheus endpoint at http://{addr}/metrics");
+/// A started node: block production on its thread, JSON-RPC on its port.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// The node's shared core.
+    pub node: Arc<Node>,
+    /// The JSON-RPC server.
+    pub rpc: RpcHandle,
+    stop: Arc<AtomicBool>,
+    failed: Arc<AtomicBool>,
+    builder: std::thread::JoinHandle<()>,
+}
+
+impl RunningNode {
+    /// Whether the node stopped itself (a fatal block production error).
+    pub fn stopped_itself(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
     }
 
-    let chain = chain_spec(&config)?;
+    /// Stops RPC and block production (finishing the block in progress) and waits for both.
+    pub async fn shutdown(self) -> eyre::Result<()> {
+        self.rpc.stop();
+        self.stop.store(true, Ordering::SeqCst);
+        let builder = self.builder;
+        let _ = tokio::task::spawn_blocking(move || builder.join()).await;
+        self.rpc.stopped().await;
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(eyre!("block production failed; see the log above"));
+        }
+        Ok(())
+    }
+}
+
+/// Starts a node: storage, state, pool, executor, block builder, RPC, in that order.
+pub async fn start_node(config: &NodeConfig) -> eyre::Result<RunningNode> {
+    let chain = chain_spec(config)?;
     info!(chain_id = chain.chain_id, dev = chain.dev, datadir = %config.datadir.display(), "opening storage");
     let pool = PoolConfig {
         max_per_sender: config.txpool_max_per_sender,
@@ -65,32 +90,43 @@ pub async fn run_node(config: NodeConfig) -> eyre::Result<()> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(AtomicBool::new(false));
-    let builder = BlockBuilder::new(node.clone(), tries, executor, config.block_time, Default::default());
-    let builder_thread = builder::spawn(builder, stop.clone(), failed.clone())?;
+    let builder = BlockBuilder::new(node.clone(), tries, executor, config.block_time, Address::ZERO);
+    let builder = builder::spawn(builder, stop.clone(), failed.clone())?;
 
     let rpc_config = RpcConfig { addr: config.http, ..Default::default() };
     let backend: Arc<dyn EthBackend> = node.clone();
-    let rpc = lanes_rpc::start(rpc_config, backend)
-        .await
-        .wrap_err_with(|| format!("cannot start JSON-RPC on {}", config.http))?;
+    let rpc = match lanes_rpc::start(rpc_config, backend).await {
+        Ok(rpc) => rpc,
+        Err(e) => {
+            stop.store(true, Ordering::SeqCst);
+            let _ = builder.join();
+            return Err(eyre!("cannot start JSON-RPC on {}: {e}", config.http));
+        }
+    };
     info!(http = %rpc.http_url(), ws = %rpc.ws_url(), "JSON-RPC server listening (HTTP and WebSocket)");
+    Ok(RunningNode { node, rpc, stop, failed, builder })
+}
 
+/// Runs a node until Ctrl-C, SIGTERM, or a fatal error.
+pub async fn run_node(config: NodeConfig) -> eyre::Result<()> {
+    if let Some(addr) = config.metrics {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .wrap_err_with(|| format!("cannot serve metrics on {addr}"))?;
+        info!(%addr, "metrics: Prometheus endpoint at http://{addr}/metrics");
+    }
+    let running = start_node(&config).await?;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut poll = tokio::time::interval(std::time::Duration::from_millis(100));
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => { info!("interrupt received, shutting down"); break }
             _ = sigterm.recv() => { info!("SIGTERM received, shutting down"); break }
-            _ = poll.tick() => if stop.load(Ordering::SeqCst) { break },
+            _ = poll.tick() => if running.stopped_itself() { break },
         }
     }
-    rpc.stop();
-    stop.store(true, Ordering::SeqCst);
-    let _ = tokio::task::spawn_blocking(move || builder_thread.join()).await;
-    rpc.stopped().await;
-    if failed.load(Ordering::SeqCst) {
-        return Err(eyre!("block production failed; see the log above"));
-    }
+    running.shutdown().await?;
     info!("node stopped");
     Ok(())
 }

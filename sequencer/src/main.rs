@@ -1,5 +1,7 @@
 //! The `lanes` binary: parses arguments, sets up logging, and hands over to the launcher.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use lanes_sequencer::{
     cli::{Cli, Command, LogFormat},
@@ -8,8 +10,12 @@ use lanes_sequencer::{
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // libmdbx logs every environment open at INFO; keep it to warnings unless asked.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,libmdbx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

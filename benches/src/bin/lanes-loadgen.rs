@@ -13,16 +13,25 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     match loadgen::run(&config).await {
         Ok(report) => {
             if config.json {
-                println!("{}", serde_json::to_string(&report).expect("the report serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string(&report).expect("the report serializes")
+                );
             } else {
                 print!("{report}");
             }
-            if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(e) => {
             eprintln!("lanes-loadgen: {e} (node at {})", config.rpc);

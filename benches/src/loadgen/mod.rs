@@ -252,12 +252,25 @@ pub async fn run(config: &Config) -> Result<Report> {
         &rpc,
         Arc::clone(&txs),
         Arc::clone(&progress),
-        send::SendConfig { rate: config.rate, batch: config.batch, concurrency: config.concurrency, deadline },
+        send::SendConfig {
+            rate: config.rate,
+            batch: config.batch,
+            concurrency: config.concurrency,
+            deadline,
+        },
     )
     .await;
-    let tracked = tracker.await.map_err(|e| Error::Config(format!("tracker task failed: {e}")))??;
-    tracing::info!(included = tracked.included, blocks = tracked.blocks.len(), "timed phase over");
+    let tracked = tracker
+        .await
+        .map_err(|e| Error::Config(format!("tracker task failed: {e}")))??;
+    tracing::info!(
+        included = tracked.included,
+        blocks = tracked.blocks.len(),
+        "timed phase over"
+    );
 
     let end_state = verify::verify(&rpc, &setup, &workload, &tracked, &progress).await?;
-    Ok(Report::build(config, &setup, &progress, &sent, &tracked, end_state, setup_s, signing_s))
+    Ok(Report::build(
+        config, &setup, &progress, &sent, &tracked, end_state, setup_s, signing_s,
+    ))
 }

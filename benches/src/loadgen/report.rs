@@ -5,7 +5,9 @@ use std::{collections::BTreeMap, fmt};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::{Config, Mix, Progress, send::SendStats, setup::Setup, track::Tracked, verify::EndState};
+use super::{
+    Config, Mix, Progress, send::SendStats, setup::Setup, track::Tracked, verify::EndState,
+};
 
 /// Distinct rejection reasons kept; the rest are counted under `other`.
 const MAX_REASONS: usize = 32;
@@ -28,12 +30,24 @@ pub struct Rejections(pub BTreeMap<String, Rejection>);
 impl Rejections {
     /// Counts one rejection.
     pub fn add(&mut self, message: &str) {
-        let mut key: String = message.split([':', '(']).next().unwrap_or(message).trim().chars().take(80).collect();
+        let mut key: String = message
+            .split([':', '('])
+            .next()
+            .unwrap_or(message)
+            .trim()
+            .chars()
+            .take(80)
+            .collect();
         if !self.0.contains_key(&key) && self.0.len() >= MAX_REASONS {
             key = "other".into();
         }
-        self.0.entry(key).or_insert_with(|| Rejection { count: 0, example: message.chars().take(300).collect() }).count +=
-            1;
+        self.0
+            .entry(key)
+            .or_insert_with(|| Rejection {
+                count: 0,
+                example: message.chars().take(300).collect(),
+            })
+            .count += 1;
     }
 }
 
@@ -156,7 +170,8 @@ impl Report {
         let rejected = progress.rejected.load(Relaxed);
         let unsent = n - sent.dispatched;
 
-        let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds");
+        let mut hist =
+            Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds");
         let mut last_inclusion = 0;
         for (at, sent_at) in tracked.included_at.iter().zip(&progress.sent_at) {
             let sent_at = sent_at.load(Relaxed);
@@ -188,7 +203,11 @@ impl Report {
             first: ours.first().map(|b| b.number),
             last: ours.last().map(|b| b.number),
             max_txs: ours.iter().map(|b| b.ours).max().unwrap_or(0),
-            mean_txs: if ours.is_empty() { 0.0 } else { tracked.included as f64 / ours.len() as f64 },
+            mean_txs: if ours.is_empty() {
+                0.0
+            } else {
+                tracked.included as f64 / ours.len() as f64
+            },
             mean_interval_ms: match (tracked.blocks.first(), tracked.blocks.last()) {
                 (Some(a), Some(b)) if tracked.blocks.len() > 1 => {
                     ms(b.seen_ns - a.seen_ns) / (tracked.blocks.len() - 1) as f64
@@ -220,8 +239,16 @@ impl Report {
             included,
             rejections: progress.rejections.lock().clone(),
             requests: sent.requests,
-            send_rate: if send_ns == 0 { 0.0 } else { sent.dispatched as f64 / (send_ns as f64 / 1e9) },
-            tps: if duration_ns == 0 { 0.0 } else { included as f64 / (duration_ns as f64 / 1e9) },
+            send_rate: if send_ns == 0 {
+                0.0
+            } else {
+                sent.dispatched as f64 / (send_ns as f64 / 1e9)
+            },
+            tps: if duration_ns == 0 {
+                0.0
+            } else {
+                included as f64 / (duration_ns as f64 / 1e9)
+            },
             duration_s: duration_ns as f64 / 1e9,
             latency_ms: latency,
             blocks,
@@ -240,7 +267,12 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let l = &self.latency_ms;
         let b = &self.blocks;
-        writeln!(f, "lanes-loadgen {} ({})", if self.ok { "OK" } else { "FAILED" }, self.rpc)?;
+        writeln!(
+            f,
+            "lanes-loadgen {} ({})",
+            if self.ok { "OK" } else { "FAILED" },
+            self.rpc
+        )?;
         writeln!(
             f,
             "  workload     {} txs, mix {:?}, {} senders, target {} tx/s, batch <= {}, {} in flight",
@@ -260,7 +292,11 @@ impl fmt::Display for Report {
             self.sent, self.rejected, self.unsent, self.requests, self.send_rate
         )?;
         for (reason, r) in &self.rejections.0 {
-            writeln!(f, "    rejected   {} x {reason}  (e.g. {})", r.count, r.example)?;
+            writeln!(
+                f,
+                "    rejected   {} x {reason}  (e.g. {})",
+                r.count, r.example
+            )?;
         }
         writeln!(
             f,
@@ -290,7 +326,11 @@ impl fmt::Display for Report {
             "  end state    {} at block {}{}",
             if e.ok { "consistent" } else { "INCONSISTENT" },
             e.block,
-            if e.read_at_latest { " (read at latest)" } else { "" }
+            if e.read_at_latest {
+                " (read at latest)"
+            } else {
+                ""
+            }
         )?;
         for p in &e.problems {
             writeln!(f, "    {p}")?;

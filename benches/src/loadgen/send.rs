@@ -55,7 +55,12 @@ pub struct SendStats {
 }
 
 /// Sends `txs` in index order at `config.rate` and returns when every request has been answered.
-pub async fn send_all(rpc: &Rpc, txs: Arc<Vec<RawTx>>, progress: Arc<Progress>, config: SendConfig) -> SendStats {
+pub async fn send_all(
+    rpc: &Rpc,
+    txs: Arc<Vec<RawTx>>,
+    progress: Arc<Progress>,
+    config: SendConfig,
+) -> SendStats {
     let slots = Arc::new(Semaphore::new(config.concurrency));
     let last_dispatch = Arc::new(AtomicU64::new(0));
     let n = txs.len();
@@ -72,8 +77,15 @@ pub async fn send_all(rpc: &Rpc, txs: Arc<Vec<RawTx>>, progress: Arc<Progress>, 
         let due = (((now - t0).as_secs_f64() * config.rate) as usize + 1).min(n);
         while next < due {
             let end = due.min(next + config.batch);
-            let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { break };
-            let (rpc, txs, progress, last) = (rpc.clone(), Arc::clone(&txs), Arc::clone(&progress), Arc::clone(&last_dispatch));
+            let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+                break;
+            };
+            let (rpc, txs, progress, last) = (
+                rpc.clone(),
+                Arc::clone(&txs),
+                Arc::clone(&progress),
+                Arc::clone(&last_dispatch),
+            );
             let range = next..end;
             if stats.first_ns == 0 {
                 stats.first_ns = progress.now();

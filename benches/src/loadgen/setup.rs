@@ -76,22 +76,37 @@ pub struct Snapshot {
 pub async fn snapshot(rpc: &Rpc, setup: &Setup, tag: BlockTag) -> Result<Snapshot> {
     let recipient_eth = rpc.balances(&setup.recipients, tag).await?;
     let Some(token) = setup.token else {
-        return Ok(Snapshot { recipient_eth, ..Default::default() });
+        return Ok(Snapshot {
+            recipient_eth,
+            ..Default::default()
+        });
     };
-    let addrs = setup.recipients.iter().chain(setup.senders.iter().map(|a| &a.address));
-    let mut calls: Vec<(Address, Bytes)> = addrs.map(|a| (token, contracts::erc20_balance_of(*a))).collect();
+    let addrs = setup
+        .recipients
+        .iter()
+        .chain(setup.senders.iter().map(|a| &a.address));
+    let mut calls: Vec<(Address, Bytes)> = addrs
+        .map(|a| (token, contracts::erc20_balance_of(*a)))
+        .collect();
     calls.push((token, contracts::erc20_total_supply()));
     let mut values = Vec::with_capacity(calls.len());
     for out in rpc.calls(&calls, tag).await? {
-        values.push(contracts::decode_u256(&out).ok_or_else(|| Error::BadResponse {
-            method: "eth_call",
-            expected: "a 32-byte uint256 from LanesToken.balanceOf/totalSupply".into(),
-            got: out.to_string(),
-        })?);
+        values.push(
+            contracts::decode_u256(&out).ok_or_else(|| Error::BadResponse {
+                method: "eth_call",
+                expected: "a 32-byte uint256 from LanesToken.balanceOf/totalSupply".into(),
+                got: out.to_string(),
+            })?,
+        );
     }
     let total_supply = values.pop().unwrap_or_default();
     let sender_tokens = values.split_off(setup.recipients.len());
-    Ok(Snapshot { recipient_eth, recipient_tokens: values, sender_tokens, total_supply })
+    Ok(Snapshot {
+        recipient_eth,
+        recipient_tokens: values,
+        sender_tokens,
+        total_supply,
+    })
 }
 
 /// A set-up transaction: signed, with a label for errors.
@@ -128,7 +143,10 @@ impl SetupTxs {
         };
         self.nonce += 1;
         self.gas += u128::from(gas_limit);
-        self.txs.push(SetupTx { what, raw: sign::sign_raw(tx, &self.key) });
+        self.txs.push(SetupTx {
+            what,
+            raw: sign::sign_raw(tx, &self.key),
+        });
     }
 }
 
@@ -140,23 +158,42 @@ pub async fn prepare(rpc: &Rpc, config: &Config) -> Result<Setup> {
     let latest = rpc
         .block(BlockTag::Latest)
         .await?
-        .ok_or_else(|| Error::BadResponse { method: "eth_getBlockByNumber", expected: "the latest block".into(), got: "null".into() })?;
+        .ok_or_else(|| Error::BadResponse {
+            method: "eth_getBlockByNumber",
+            expected: "the latest block".into(),
+            got: "null".into(),
+        })?;
     let base_fee = latest.base_fee_per_gas.map_or(0, |f| f.to::<u128>());
     let priority_fee = config.priority_fee;
     let max_fee = 2 * base_fee + priority_fee;
     let block_gas_limit = latest.gas_limit.to::<u64>();
-    tracing::info!(chain_id, base_fee, max_fee, block_gas_limit, head = latest.number.to::<u64>(), "connected to {}", rpc.url());
+    tracing::info!(
+        chain_id,
+        base_fee,
+        max_fee,
+        block_gas_limit,
+        head = latest.number.to::<u64>(),
+        "connected to {}",
+        rpc.url()
+    );
 
     let derive_start = Instant::now();
     let funder = accounts::derive(&config.mnemonic, 0)?;
     let senders = accounts::derive_range(&config.mnemonic, config.first_account, config.accounts)?;
-    let recipients: Vec<Address> = (0..config.accounts).map(|s| accounts::recipient(config.first_account + s)).collect();
-    tracing::info!(accounts = senders.len(), secs = derive_start.elapsed().as_secs_f64(), "derived sender accounts");
+    let recipients: Vec<Address> = (0..config.accounts)
+        .map(|s| accounts::recipient(config.first_account + s))
+        .collect();
+    tracing::info!(
+        accounts = senders.len(),
+        secs = derive_start.elapsed().as_secs_f64(),
+        "derived sender accounts"
+    );
 
     let addresses: Vec<Address> = senders.iter().map(|a| a.address).collect();
     check_no_pending(rpc, &addresses).await?;
 
-    // Top every sender up to what the run can cost it, plus a quarter for later runs.
+    // A sender short of what the run can cost it gets four times that, so that the next few runs
+    // with the same accounts need no funding.
     let balances = rpc.balances(&addresses, BlockTag::Latest).await?;
     let mut txs = SetupTxs {
         key: funder.key,
@@ -171,9 +208,15 @@ pub async fn prepare(rpc: &Rpc, config: &Config) -> Result<Setup> {
     for (s, balance) in balances.iter().enumerate() {
         let need = workload.max_cost(s, max_fee);
         if *balance < need {
-            let top_up = need + need / U256::from(4) - *balance;
+            let top_up = need * U256::from(4) - *balance;
             funding += top_up;
-            txs.push(format!("fund sender {s}"), TxKind::Call(addresses[s]), top_up, Bytes::new(), NATIVE_GAS);
+            txs.push(
+                format!("fund sender {s}"),
+                TxKind::Call(addresses[s]),
+                top_up,
+                Bytes::new(),
+                NATIVE_GAS,
+            );
         }
     }
 
@@ -184,16 +227,35 @@ pub async fn prepare(rpc: &Rpc, config: &Config) -> Result<Setup> {
         let cap = TX_GAS_CAP.min(block_gas_limit * 9 / 10);
         let address = funder.address.create(txs.nonce);
         if DEPLOY_BASE_GAS + per_holder_gas <= cap {
-            let input = contracts::token_deploy_input("Lanes Load Token", "LLT", &addresses, amount);
-            txs.push("deploy LanesToken".into(), TxKind::Create, U256::ZERO, input, DEPLOY_BASE_GAS + per_holder_gas);
+            let input =
+                contracts::token_deploy_input("Lanes Load Token", "LLT", &addresses, amount);
+            txs.push(
+                "deploy LanesToken".into(),
+                TxKind::Create,
+                U256::ZERO,
+                input,
+                DEPLOY_BASE_GAS + per_holder_gas,
+            );
         } else {
             // Too many holders for one constructor: mint to the funder and hand out by transfers.
             let total = amount * U256::from(config.accounts);
             let input = contracts::token_deploy_input("Lanes Load Token", "LLT", &[], total);
-            txs.push("deploy LanesToken".into(), TxKind::Create, U256::ZERO, input, DEPLOY_BASE_GAS);
+            txs.push(
+                "deploy LanesToken".into(),
+                TxKind::Create,
+                U256::ZERO,
+                input,
+                DEPLOY_BASE_GAS,
+            );
             for (s, a) in addresses.iter().enumerate() {
                 let input = contracts::erc20_transfer(*a, amount);
-                txs.push(format!("token to sender {s}"), TxKind::Call(address), U256::ZERO, input, 100_000);
+                txs.push(
+                    format!("token to sender {s}"),
+                    TxKind::Call(address),
+                    U256::ZERO,
+                    input,
+                    100_000,
+                );
             }
         }
         token = Some(address);
@@ -220,7 +282,10 @@ pub async fn prepare(rpc: &Rpc, config: &Config) -> Result<Setup> {
         if code != contracts::token_deployed_bytecode() {
             return Err(Error::BadResponse {
                 method: "eth_getCode",
-                expected: format!("LanesToken runtime code ({} bytes) at {token}", contracts::token_deployed_bytecode().len()),
+                expected: format!(
+                    "LanesToken runtime code ({} bytes) at {token}",
+                    contracts::token_deployed_bytecode().len()
+                ),
                 got: format!("{} bytes", code.len()),
             });
         }
@@ -242,8 +307,16 @@ pub async fn prepare(rpc: &Rpc, config: &Config) -> Result<Setup> {
         setup_txs,
     };
     setup.before = snapshot(rpc, &setup, BlockTag::Latest).await?;
-    if let Some(low) = setup.before.sender_tokens.iter().position(|b| *b < U256::from(workload.txs)) {
-        return Err(Error::Config(format!("sender {low} holds too few tokens: {}", setup.before.sender_tokens[low])));
+    if let Some(low) = setup
+        .before
+        .sender_tokens
+        .iter()
+        .position(|b| *b < U256::from(workload.txs))
+    {
+        return Err(Error::Config(format!(
+            "sender {low} holds too few tokens: {}",
+            setup.before.sender_tokens[low]
+        )));
     }
     Ok(setup)
 }
@@ -252,9 +325,17 @@ pub async fn prepare(rpc: &Rpc, config: &Config) -> Result<Setup> {
 /// take the nonces this run signs. Nodes without the `pending` tag are not checked.
 async fn check_no_pending(rpc: &Rpc, addresses: &[Address]) -> Result<()> {
     let latest = rpc.nonces(addresses, BlockTag::Latest).await?;
-    let params = addresses.iter().map(|a| rpc_params![a, "pending"]).collect();
-    let Ok(pending) = rpc.batch_ok::<alloy_primitives::U64>("eth_getTransactionCount", params).await else {
-        tracing::warn!("node rejects eth_getTransactionCount(addr, \"pending\"); not checking for leftover transactions");
+    let params = addresses
+        .iter()
+        .map(|a| rpc_params![a, "pending"])
+        .collect();
+    let Ok(pending) = rpc
+        .batch_ok::<alloy_primitives::U64>("eth_getTransactionCount", params)
+        .await
+    else {
+        tracing::warn!(
+            "node rejects eth_getTransactionCount(addr, \"pending\"); not checking for leftover transactions"
+        );
         return Ok(());
     };
     for (s, (l, p)) in latest.iter().zip(&pending).enumerate() {
@@ -270,8 +351,14 @@ async fn check_no_pending(rpc: &Rpc, addresses: &[Address]) -> Result<()> {
 
 /// Sends set-up transactions (batched) and waits until each has a successful receipt.
 async fn send_and_wait(rpc: &Rpc, txs: &[SetupTx], deadline: Instant) -> Result<()> {
-    let params = txs.iter().map(|t| rpc_params![t.raw.hex.as_str()]).collect();
-    for (tx, result) in txs.iter().zip(rpc.batch::<B256>("eth_sendRawTransaction", params).await?) {
+    let params = txs
+        .iter()
+        .map(|t| rpc_params![t.raw.hex.as_str()])
+        .collect();
+    for (tx, result) in txs
+        .iter()
+        .zip(rpc.batch::<B256>("eth_sendRawTransaction", params).await?)
+    {
         match result {
             Ok(hash) if hash == tx.raw.hash => {}
             Ok(hash) => {
@@ -281,7 +368,13 @@ async fn send_and_wait(rpc: &Rpc, txs: &[SetupTx], deadline: Instant) -> Result<
                     got: hash.to_string(),
                 });
             }
-            Err(reason) => return Err(Error::SetupTx { what: tx.what.clone(), hash: tx.raw.hash, reason }),
+            Err(reason) => {
+                return Err(Error::SetupTx {
+                    what: tx.what.clone(),
+                    hash: tx.raw.hash,
+                    reason,
+                });
+            }
         }
     }
     let mut waiting: Vec<&SetupTx> = txs.iter().collect();
@@ -311,7 +404,10 @@ async fn send_and_wait(rpc: &Rpc, txs: &[SetupTx], deadline: Instant) -> Result<
             return Err(Error::SetupTx {
                 what: tx.what.clone(),
                 hash: tx.raw.hash,
-                reason: format!("no receipt before --setup-timeout ({} set-up transactions still pending)", waiting.len()),
+                reason: format!(
+                    "no receipt before --setup-timeout ({} set-up transactions still pending)",
+                    waiting.len()
+                ),
             });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

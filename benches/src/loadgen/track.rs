@@ -128,8 +128,11 @@ async fn next_head(
         match tokio::time::timeout(wait, sub.next()).await {
             Err(_) => return Ok(None),
             Ok(Some(Ok(number))) => return Ok(Some(number)),
-            Ok(Some(Err(e))) => progress.node_problem(format!("newHeads notification: {e}; polling instead")),
-            Ok(None) => progress.node_problem("newHeads subscription closed by the node; polling instead".into()),
+            Ok(Some(Err(e))) => {
+                progress.node_problem(format!("newHeads notification: {e}; polling instead"))
+            }
+            Ok(None) => progress
+                .node_problem("newHeads subscription closed by the node; polling instead".into()),
         }
         *heads = None;
     }
@@ -158,7 +161,10 @@ async fn catch_up(
                 return Ok(());
             };
             if block.number.to::<u64>() != number {
-                progress.node_problem(format!("eth_getBlockByNumber({number:#x}) returned block {}", block.number));
+                progress.node_problem(format!(
+                    "eth_getBlockByNumber({number:#x}) returned block {}",
+                    block.number
+                ));
             }
             let mut ours = 0;
             for hash in &block.transactions {
@@ -206,7 +212,9 @@ fn finished(tracked: &Tracked, progress: &Progress, accounts: u32) -> bool {
     // Lowest not-included rejected position per sender; later positions cannot land.
     let mut blocked_from = vec![usize::MAX; k];
     for i in 0..n {
-        if tracked.included_at[i] == 0 && progress.status[i].load(Ordering::Relaxed) == send::REJECTED {
+        if tracked.included_at[i] == 0
+            && progress.status[i].load(Ordering::Relaxed) == send::REJECTED
+        {
             let (s, pos) = (i % k, i / k);
             blocked_from[s] = blocked_from[s].min(pos);
         }

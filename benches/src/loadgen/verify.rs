@@ -113,12 +113,17 @@ pub async fn verify(
             }
             let (s0, s1) = (before.sender_tokens[s], after.sender_tokens[s]);
             if s0.checked_sub(moved) != Some(s1) {
-                problems.push(format!("sender {s}: token balance {s0} -> {s1}, expected -{moved}"));
+                problems.push(format!(
+                    "sender {s}: token balance {s0} -> {s1}, expected -{moved}"
+                ));
             }
         }
     }
     if after.total_supply != before.total_supply {
-        problems.push(format!("token total supply changed: {} -> {}", before.total_supply, after.total_supply));
+        problems.push(format!(
+            "token total supply changed: {} -> {}",
+            before.total_supply, after.total_supply
+        ));
     }
     let problem_count = problems.len();
     problems.truncate(MAX_LISTED);

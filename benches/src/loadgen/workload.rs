@@ -87,7 +87,12 @@ impl Workload {
         let s = self.sender(i);
         let recipient = setup.recipients[s];
         let (to, value, input, gas_limit) = match self.kind(i) {
-            TxKind::Native => (recipient, U256::from(NATIVE_VALUE), Bytes::new(), NATIVE_GAS),
+            TxKind::Native => (
+                recipient,
+                U256::from(NATIVE_VALUE),
+                Bytes::new(),
+                NATIVE_GAS,
+            ),
             TxKind::Erc20 => (
                 setup.token.unwrap_or(Address::ZERO),
                 U256::ZERO,
@@ -110,7 +115,9 @@ impl Workload {
 
     /// Builds and signs every transaction on all cores, in index order.
     pub fn sign(&self, setup: &Setup) -> Vec<RawTx> {
-        sign::sign_all(self.txs, |i| (self.build(i, setup), &setup.senders[self.sender(i)].key))
+        sign::sign_all(self.txs, |i| {
+            (self.build(i, setup), &setup.senders[self.sender(i)].key)
+        })
     }
 }
 
@@ -124,7 +131,9 @@ mod tests {
             let w = Workload::new(1_003, 7, mix);
             for kind in [TxKind::Native, TxKind::Erc20] {
                 for s in 0..7 {
-                    let by_index = (0..w.txs).filter(|&i| w.sender(i) == s && w.kind(i) == kind).count();
+                    let by_index = (0..w.txs)
+                        .filter(|&i| w.sender(i) == s && w.kind(i) == kind)
+                        .count();
                     assert_eq!(w.count(s, kind), by_index, "{mix:?} {kind:?} sender {s}");
                 }
             }

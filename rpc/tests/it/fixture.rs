@@ -30,38 +30,40 @@ use lanes_rpc::{
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
 
-pub const CHAIN_ID: u64 = 1337;
-pub const GAS_LIMIT: u64 = 30_000_000;
-pub const BASE_FEE: u64 = 1_000_000_000;
-pub const NEXT_BASE_FEE: u64 = 875_000_000;
-pub const GWEI: u128 = 1_000_000_000;
+pub(crate) const CHAIN_ID: u64 = 1337;
+pub(crate) const GAS_LIMIT: u64 = 30_000_000;
+pub(crate) const BASE_FEE: u64 = 1_000_000_000;
+pub(crate) const NEXT_BASE_FEE: u64 = 875_000_000;
+pub(crate) const GWEI: u128 = 1_000_000_000;
 
 /// Emits a Transfer event when called (see the receipts of block 1).
-pub const TOKEN: Address = address!("0x00000000000000000000000000000000000070c0");
+pub(crate) const TOKEN: Address = address!("0x00000000000000000000000000000000000070c0");
 /// Reverts with `Error("not allowed")`.
-pub const REVERTER: Address = address!("0x000000000000000000000000000000000000dead");
+pub(crate) const REVERTER: Address = address!("0x000000000000000000000000000000000000dead");
 /// Reverts with the custom error data `0xdeadbeef`.
-pub const CUSTOM_REVERTER: Address = address!("0x000000000000000000000000000000000000beef");
+pub(crate) const CUSTOM_REVERTER: Address = address!("0x000000000000000000000000000000000000beef");
 /// Halts with `invalid opcode`.
-pub const HALTER: Address = address!("0x0000000000000000000000000000000000000bad");
+pub(crate) const HALTER: Address = address!("0x0000000000000000000000000000000000000bad");
 /// Needs [`HOG_GAS_NEEDED`] gas but reports [`HOG_GAS_USED`] (refunds), like an SSTORE clear.
-pub const GAS_HOG: Address = address!("0x0000000000000000000000000000000000000409");
-pub const HOG_GAS_NEEDED: u64 = 100_000;
-pub const HOG_GAS_USED: u64 = 80_000;
-pub const BENEFICIARY: Address = address!("0x00000000000000000000000000000000000c0ffe");
+pub(crate) const GAS_HOG: Address = address!("0x0000000000000000000000000000000000000409");
+pub(crate) const HOG_GAS_NEEDED: u64 = 100_000;
+pub(crate) const HOG_GAS_USED: u64 = 80_000;
+/// Reading this account fails inside the "node" (answered as -32603).
+pub(crate) const BROKEN: Address = address!("0x00000000000000000000000000000000000b0b0b");
+pub(crate) const BENEFICIARY: Address = address!("0x00000000000000000000000000000000000c0ffe");
 /// keccak256("Transfer(address,address,uint256)")
-pub const TRANSFER_TOPIC: B256 =
+pub(crate) const TRANSFER_TOPIC: B256 =
     b256!("0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
 
 /// Two well-known dev keys (anvil's first two accounts).
-pub fn alice() -> PrivateKeySigner {
+pub(crate) fn alice() -> PrivateKeySigner {
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap()
 }
-pub fn bob() -> PrivateKeySigner {
+pub(crate) fn bob() -> PrivateKeySigner {
     "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d".parse().unwrap()
 }
 
-pub fn sign<T: SignableTransaction<alloy_primitives::Signature>>(
+pub(crate) fn sign<T: SignableTransaction<alloy_primitives::Signature>>(
     signer: &PrivateKeySigner,
     tx: T,
 ) -> Recovered<TxEnvelope>
@@ -72,7 +74,7 @@ where
     Recovered::new_unchecked(TxEnvelope::from(tx.into_signed(signature)), signer.address())
 }
 
-pub fn transfer_log(token: Address, from: Address, to: Address, amount: u64) -> Log {
+pub(crate) fn transfer_log(token: Address, from: Address, to: Address, amount: u64) -> Log {
     Log {
         address: token,
         data: LogData::new_unchecked(
@@ -82,17 +84,17 @@ pub fn transfer_log(token: Address, from: Address, to: Address, amount: u64) -> 
     }
 }
 
-pub fn receipt(tx: &TxEnvelope, success: bool, cumulative_gas_used: u64, logs: Vec<Log>) -> ReceiptEnvelope {
+pub(crate) fn receipt(tx: &TxEnvelope, success: bool, cumulative_gas_used: u64, logs: Vec<Log>) -> ReceiptEnvelope {
     let receipt = Receipt { status: Eip658Value::Eip658(success), cumulative_gas_used, logs };
     ReceiptEnvelope::from_typed(tx.tx_type(), receipt.with_bloom())
 }
 
-/// A transaction that goes into [`Fixture::mine`]: signed tx, whether it succeeds, gas used,
+/// A transaction that goes into [`Fixture::mine`]: signed tx, whether it succeeds, gas it used,
 /// logs.
-pub type Mined = (Recovered<TxEnvelope>, bool, u64, Vec<Log>);
+pub(crate) type Mined = (Recovered<TxEnvelope>, bool, u64, Vec<Log>);
 
-pub struct Fixture {
-    pub blocks: RwLock<Vec<(BlockData, Vec<ReceiptEnvelope>)>>,
+pub(crate) struct Fixture {
+    pub(crate) blocks: RwLock<Vec<(BlockData, Vec<ReceiptEnvelope>)>>,
     accounts: RwLock<HashMap<Address, AccountState>>,
     code: HashMap<Address, Bytes>,
     storage: HashMap<(Address, B256), B256>,
@@ -100,16 +102,16 @@ pub struct Fixture {
     blocks_tx: broadcast::Sender<Arc<NewBlock>>,
     pending_tx: broadcast::Sender<B256>,
     /// Mine every submitted transaction into a block at once (`eth_sendRawTransactionSync`).
-    pub auto_mine: AtomicBool,
+    pub(crate) auto_mine: AtomicBool,
     /// Number of `call`s, to bound `eth_estimateGas`'s work.
-    pub calls: AtomicUsize,
+    pub(crate) calls: AtomicUsize,
 }
 
 impl Fixture {
     /// Blocks 0 (empty), 1 (legacy transfer + EIP-1559 token transfer with a log), 2 (EIP-2930
     /// contract creation with a log + reverted EIP-1559 call), and a pool with one pending and
     /// one queued transaction.
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         let (alice, bob) = (alice(), bob());
         let mut accounts = HashMap::new();
         accounts.insert(
@@ -165,7 +167,7 @@ impl Fixture {
             },
         );
         let log = transfer_log(TOKEN, bob.address(), alice.address(), 5);
-        fixture.mine(vec![(legacy, true, 21_000, vec![]), (token_transfer, true, 51_000, vec![log])]);
+        fixture.mine(vec![(legacy, true, 21_000, vec![]), (token_transfer, true, 30_000, vec![log])]);
 
         let creation = sign(
             &alice,
@@ -209,7 +211,7 @@ impl Fixture {
     }
 
     /// Commits a block with these transactions and tells subscribers.
-    pub fn mine(&self, txs: Vec<Mined>) -> Arc<NewBlock> {
+    pub(crate) fn mine(&self, txs: Vec<Mined>) -> Arc<NewBlock> {
         let mut blocks = self.blocks.write();
         let number = blocks.len() as u64;
         let parent_hash = blocks.last().map_or(B256::ZERO, |(block, _)| block.header.hash());
@@ -253,33 +255,33 @@ impl Fixture {
     }
 
     /// Mines `count` empty blocks.
-    pub fn mine_empty(&self, count: usize) {
+    pub(crate) fn mine_empty(&self, count: usize) {
         for _ in 0..count {
             self.mine(Vec::new());
         }
     }
 
-    pub fn block_hash(&self, number: u64) -> B256 {
+    pub(crate) fn block_hash(&self, number: u64) -> B256 {
         self.blocks.read()[number as usize].0.header.hash()
     }
 
-    pub fn tx_hash(&self, number: u64, index: usize) -> B256 {
+    pub(crate) fn tx_hash(&self, number: u64, index: usize) -> B256 {
         *self.blocks.read()[number as usize].0.transactions[index].tx_hash()
     }
 
-    pub fn pending_hash(&self) -> B256 {
+    pub(crate) fn pending_hash(&self) -> B256 {
         let pool = self.pool.lock();
         *pool.pending.values().next().unwrap().values().next().unwrap().tx_hash()
     }
 
     /// Announces a transaction hash to pending-transaction subscribers.
-    pub fn announce_pending(&self, hash: B256) {
+    pub(crate) fn announce_pending(&self, hash: B256) {
         let _ = self.pending_tx.send(hash);
     }
 }
 
 /// A signed-able EIP-1559 transfer.
-pub fn eip1559(nonce: u64, to: Address) -> TxEip1559 {
+pub(crate) fn eip1559(nonce: u64, to: Address) -> TxEip1559 {
     TxEip1559 {
         chain_id: CHAIN_ID,
         nonce,
@@ -294,7 +296,7 @@ pub fn eip1559(nonce: u64, to: Address) -> TxEip1559 {
 }
 
 /// Raw bytes of a signed transaction.
-pub fn raw(tx: &Recovered<TxEnvelope>) -> Bytes {
+pub(crate) fn raw(tx: &Recovered<TxEnvelope>) -> Bytes {
     tx.inner().encoded_2718().into()
 }
 
@@ -349,13 +351,24 @@ impl EthBackend for Fixture {
     }
 
     fn account(&self, address: Address, at: u64) -> Result<Option<AccountState>, BackendError> {
+        if address == BROKEN {
+            return Err(BackendError::Internal("disk on fire".into()));
+        }
         if at == 0 {
             return Ok(None);
         }
         Ok(self.accounts.read().get(&address).copied())
     }
 
-    fn storage(&self, address: Address, slot: B256, _at: u64) -> Result<B256, BackendError> {
+    /// State of genesis is "pruned".
+    fn storage(&self, address: Address, slot: B256, at: u64) -> Result<B256, BackendError> {
+        if at == 0 {
+            return Err(BackendError::StateUnavailable {
+                requested: 0,
+                oldest: 1,
+                head: self.head_number(),
+            });
+        }
         Ok(self.storage.get(&(address, slot)).copied().unwrap_or_default())
     }
 

@@ -1,0 +1,3 @@
+//! Integration tests of `lanes-benches` (one binary, modules per area).
+
+mod loadgen;
