@@ -10,11 +10,12 @@ use std::{
 };
 
 use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope, TxType,
+    EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom,
+    TxEnvelope, TxType,
     proofs::{calculate_receipt_root, calculate_transaction_root},
     transaction::Recovered,
 };
-use alloy_primitives::{Sealable, Address, B256, Bloom, keccak256};
+use alloy_primitives::{Address, B256, Bloom, Sealable, keccak256};
 use lanes_conflict::{BlockContext, BlockExecution, Executor, SkipReason};
 use lanes_rpc::backend::{BlockData, NewBlock};
 use tracing::{debug, error, info};
@@ -32,7 +33,9 @@ const MAX_BLOCK_TXS: usize = 20_000;
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Errors that stop block production.
@@ -57,7 +60,9 @@ pub struct BlockBuilder {
 
 impl std::fmt::Debug for BlockBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlockBuilder").field("executor", &self.executor.name()).finish_non_exhaustive()
+        f.debug_struct("BlockBuilder")
+            .field("executor", &self.executor.name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -80,13 +85,23 @@ impl BlockBuilder {
         block_time: Duration,
         coinbase: Address,
     ) -> Self {
-        Self { node, tries, executor, block_time, coinbase }
+        Self {
+            node,
+            tries,
+            executor,
+            block_time,
+            coinbase,
+        }
     }
 
     /// Produces blocks until `stop` is set. Returns an error if a block could not be made
     /// durable; the caller must then shut the node down.
     pub fn run(mut self, stop: &AtomicBool) -> Result<(), BuildError> {
-        info!(executor = self.executor.name(), block_time_ms = self.block_time.as_millis() as u64, "block builder started");
+        info!(
+            executor = self.executor.name(),
+            block_time_ms = self.block_time.as_millis() as u64,
+            "block builder started"
+        );
         let mut next = Instant::now() + self.block_time;
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
@@ -114,8 +129,13 @@ impl BlockBuilder {
         let parent = self.node.head();
         let base_fee = Node::next_base_fee_of(&parent);
         let gas_limit = self.node.chain().gas_limit;
-        let candidates: Vec<Recovered<TxEnvelope>> =
-            self.node.pool().best(base_fee, gas_limit, MAX_BLOCK_TXS).into_iter().map(|t| (*t).clone()).collect();
+        let candidates: Vec<Recovered<TxEnvelope>> = self
+            .node
+            .pool()
+            .best(base_fee, gas_limit, MAX_BLOCK_TXS)
+            .into_iter()
+            .map(|t| (*t).clone())
+            .collect();
         if candidates.is_empty() {
             return Ok(None);
         }
@@ -162,7 +182,13 @@ impl BlockBuilder {
             .accounts
             .iter()
             .map(|(a, d)| {
-                let s = d.info.as_ref().map_or_else(SenderState::default, |i| SenderState { nonce: i.nonce, balance: i.balance });
+                let s = d
+                    .info
+                    .as_ref()
+                    .map_or_else(SenderState::default, |i| SenderState {
+                        nonce: i.nonce,
+                        balance: i.balance,
+                    });
                 (*a, s)
             })
             .collect();
@@ -176,7 +202,8 @@ impl BlockBuilder {
         metrics::counter!("lanes_transactions_included_total").increment(txs as u64);
         metrics::histogram!("lanes_block_build_seconds").record(elapsed.as_secs_f64());
         metrics::histogram!("lanes_block_execution_seconds").record(exec_elapsed.as_secs_f64());
-        metrics::gauge!("lanes_gas_per_second").set(header.gas_used as f64 / exec_elapsed.as_secs_f64().max(1e-9));
+        metrics::gauge!("lanes_gas_per_second")
+            .set(header.gas_used as f64 / exec_elapsed.as_secs_f64().max(1e-9));
         metrics::gauge!("lanes_head_block").set(header.number as f64);
         let (pending, queued) = self.node.pool().status();
         metrics::gauge!("lanes_txpool_pending").set(pending as f64);
@@ -245,9 +272,19 @@ impl BlockBuilder {
             block_access_list_hash: None,
             slot_number: None,
         };
-        let body_size: usize = envelopes.iter().map(|t| alloy_eips::eip2718::Encodable2718::encode_2718_len(*t)).sum();
+        let body_size: usize = envelopes
+            .iter()
+            .map(|t| alloy_eips::eip2718::Encodable2718::encode_2718_len(*t))
+            .sum();
         let size = (alloy_rlp::Encodable::length(&header) + body_size + 8) as u64;
-        NewBlock { block: BlockData { header: header.seal_slow(), transactions, size }, receipts }
+        NewBlock {
+            block: BlockData {
+                header: header.seal_slow(),
+                transactions,
+                size,
+            },
+            receipts,
+        }
     }
 }
 

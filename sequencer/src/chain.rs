@@ -90,7 +90,10 @@ pub fn dev_accounts(count: u32) -> Result<Vec<Address>, ChainError> {
                 .index(index)
                 .and_then(|b| b.build())
                 .map(|signer| signer.address())
-                .map_err(|e| ChainError::DevKey { index, reason: e.to_string() })
+                .map_err(|e| ChainError::DevKey {
+                    index,
+                    reason: e.to_string(),
+                })
         })
         .collect()
 }
@@ -99,23 +102,45 @@ impl ChainSpec {
     /// The built-in dev chain: 10 accounts of the test mnemonic with 10,000 ETH each.
     pub fn dev(chain_id: u64, gas_limit: u64) -> Result<Self, ChainError> {
         let accounts = dev_accounts(DEV_ACCOUNTS)?;
-        let mut genesis = Genesis { gas_limit, base_fee_per_gas: Some(u128::from(INITIAL_BASE_FEE)), ..Default::default() };
+        let mut genesis = Genesis {
+            gas_limit,
+            base_fee_per_gas: Some(u128::from(INITIAL_BASE_FEE)),
+            ..Default::default()
+        };
         genesis.config.chain_id = chain_id;
         for address in &accounts {
             genesis.alloc.insert(
                 *address,
-                GenesisAccount { balance: U256::from(DEV_BALANCE_WEI), ..Default::default() },
+                GenesisAccount {
+                    balance: U256::from(DEV_BALANCE_WEI),
+                    ..Default::default()
+                },
             );
         }
-        Ok(Self { chain_id, genesis, gas_limit, dev: true, dev_accounts: accounts })
+        Ok(Self {
+            chain_id,
+            genesis,
+            gas_limit,
+            dev: true,
+            dev_accounts: accounts,
+        })
     }
 
     /// A chain from a geth-style genesis file. `chain_id` and `gas_limit` override the file's.
-    pub fn from_genesis_file(path: &Path, chain_id: Option<u64>, gas_limit: Option<u64>) -> Result<Self, ChainError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ChainError::Read { path: path.display().to_string(), source })?;
-        let mut genesis: Genesis = serde_json::from_str(&text)
-            .map_err(|source| ChainError::Parse { path: path.display().to_string(), source })?;
+    pub fn from_genesis_file(
+        path: &Path,
+        chain_id: Option<u64>,
+        gas_limit: Option<u64>,
+    ) -> Result<Self, ChainError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ChainError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut genesis: Genesis =
+            serde_json::from_str(&text).map_err(|source| ChainError::Parse {
+                path: path.display().to_string(),
+                source,
+            })?;
         if let Some(id) = chain_id {
             genesis.config.chain_id = id;
         }
@@ -150,7 +175,11 @@ impl ChainSpec {
                 code: None,
                 account_id: None,
             };
-            let mut change = AccountDiff { info: Some(info), storage_wiped: false, ..Default::default() };
+            let mut change = AccountDiff {
+                info: Some(info),
+                storage_wiped: false,
+                ..Default::default()
+            };
             for (slot, value) in account.storage.iter().flatten() {
                 let value = U256::from_be_bytes(value.0);
                 if !value.is_zero() {
@@ -202,7 +231,13 @@ mod tests {
     #[test]
     fn dev_accounts_are_the_well_known_ones() {
         let accounts = dev_accounts(2).unwrap();
-        assert_eq!(accounts[0], address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"));
-        assert_eq!(accounts[1], address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"));
+        assert_eq!(
+            accounts[0],
+            address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+        );
+        assert_eq!(
+            accounts[1],
+            address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+        );
     }
 }

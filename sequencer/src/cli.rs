@@ -3,7 +3,11 @@
 //! Every setting can come from (highest precedence first) a flag, an environment variable
 //! (`LANES_*`), the TOML file given by `--config`, or the built-in default.
 
-use std::{net::{IpAddr, SocketAddr}, path::PathBuf, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
@@ -61,7 +65,12 @@ pub struct NodeArgs {
     pub dev: bool,
 
     /// A geth-style genesis JSON file (`config.chainId`, `alloc`, `gasLimit`, ...).
-    #[arg(long, env = "LANES_GENESIS", value_name = "FILE", conflicts_with = "dev")]
+    #[arg(
+        long,
+        env = "LANES_GENESIS",
+        value_name = "FILE",
+        conflicts_with = "dev"
+    )]
     pub genesis: Option<PathBuf>,
 
     /// Data directory [default: <user data dir>/lanes/<dev|chain-ID>].
@@ -98,11 +107,19 @@ pub struct NodeArgs {
     pub executor: Option<ExecutorKind>,
 
     /// Most transactions one sender may have in the pool [default: 4096].
-    #[arg(long = "txpool.max-per-sender", env = "LANES_TXPOOL_MAX_PER_SENDER", value_name = "N")]
+    #[arg(
+        long = "txpool.max-per-sender",
+        env = "LANES_TXPOOL_MAX_PER_SENDER",
+        value_name = "N"
+    )]
     pub txpool_max_per_sender: Option<usize>,
 
     /// Most transactions in the pool; the cheapest are evicted beyond it [default: 100000].
-    #[arg(long = "txpool.max-total", env = "LANES_TXPOOL_MAX_TOTAL", value_name = "N")]
+    #[arg(
+        long = "txpool.max-total",
+        env = "LANES_TXPOOL_MAX_TOTAL",
+        value_name = "N"
+    )]
     pub txpool_max_total: Option<usize>,
 
     /// Log format [default: text]. Verbosity follows `RUST_LOG` (default `info`).
@@ -120,7 +137,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         (s, 1e-3)
     };
-    let value: f64 = num.trim().parse().map_err(|_| format!("invalid duration `{s}`: use e.g. 250ms or 1s"))?;
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid duration `{s}`: use e.g. 250ms or 1s"))?;
     let secs = value * scale;
     if !secs.is_finite() || secs <= 0.0 || secs > 3600.0 {
         return Err(format!("duration `{s}` out of range (0, 1h]"));
@@ -224,7 +244,8 @@ impl NodeArgs {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-                toml::from_str(&text).map_err(|e| format!("invalid config file {}: {e}", path.display()))?
+                toml::from_str(&text)
+                    .map_err(|e| format!("invalid config file {}: {e}", path.display()))?
             }
         };
         let dev = self.dev || file.dev.unwrap_or(false);
@@ -233,7 +254,10 @@ impl NodeArgs {
             return Err("--dev and --genesis exclude each other".into());
         }
         if !dev && genesis.is_none() {
-            return Err("nothing to run: pass --dev for a local development chain, or --genesis FILE".into());
+            return Err(
+                "nothing to run: pass --dev for a local development chain, or --genesis FILE"
+                    .into(),
+            );
         }
         let chain_id = self.chain_id.or(file.chain_id);
         let block_time = match (self.block_time, file.block_time) {
@@ -244,12 +268,23 @@ impl NodeArgs {
         let datadir = match self.datadir.or(file.datadir) {
             Some(d) => d,
             None => {
-                let base = dirs::data_dir().ok_or("cannot find the user data dir; pass --datadir")?;
-                let leaf = if dev { "dev".to_string() } else { format!("chain-{}", chain_id.map_or("genesis".into(), |c| c.to_string())) };
+                let base =
+                    dirs::data_dir().ok_or("cannot find the user data dir; pass --datadir")?;
+                let leaf = if dev {
+                    "dev".to_string()
+                } else {
+                    format!(
+                        "chain-{}",
+                        chain_id.map_or("genesis".into(), |c| c.to_string())
+                    )
+                };
                 base.join("lanes").join(leaf)
             }
         };
-        let addr = self.http_addr.or(file.http.addr).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let addr = self
+            .http_addr
+            .or(file.http.addr)
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
         let port = self.http_port.or(file.http.port).unwrap_or(8545);
         Ok(NodeConfig {
             dev,
@@ -261,8 +296,14 @@ impl NodeArgs {
             gas_limit: self.gas_limit.or(file.gas_limit),
             metrics: self.metrics.or(file.metrics),
             executor: self.executor.or(file.executor).unwrap_or_default(),
-            txpool_max_per_sender: self.txpool_max_per_sender.or(file.txpool.max_per_sender).unwrap_or(4096),
-            txpool_max_total: self.txpool_max_total.or(file.txpool.max_total).unwrap_or(100_000),
+            txpool_max_per_sender: self
+                .txpool_max_per_sender
+                .or(file.txpool.max_per_sender)
+                .unwrap_or(4096),
+            txpool_max_total: self
+                .txpool_max_total
+                .or(file.txpool.max_total)
+                .unwrap_or(100_000),
             log_format: self.log_format.or(file.log.format).unwrap_or_default(),
         })
     }
@@ -285,15 +326,28 @@ mod tests {
     fn flags_beat_file_beats_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lanes.toml");
-        std::fs::write(&path, "dev = true\nchain-id = 7\nblock-time = \"1s\"\n[http]\nport = 9000\n").unwrap();
-        let args = NodeArgs { config: Some(path.clone()), http_port: Some(9100), ..Default::default() };
+        std::fs::write(
+            &path,
+            "dev = true\nchain-id = 7\nblock-time = \"1s\"\n[http]\nport = 9000\n",
+        )
+        .unwrap();
+        let args = NodeArgs {
+            config: Some(path.clone()),
+            http_port: Some(9100),
+            ..Default::default()
+        };
         let cfg = args.resolve().unwrap();
         assert!(cfg.dev);
         assert_eq!(cfg.chain_id, Some(7));
         assert_eq!(cfg.block_time, Duration::from_secs(1));
         assert_eq!(cfg.http.port(), 9100);
         std::fs::write(&path, "dve = true\n").unwrap();
-        let err = NodeArgs { config: Some(path), ..Default::default() }.resolve().unwrap_err();
+        let err = NodeArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(err.contains("unknown field"), "{err}");
     }
 

@@ -6,9 +6,9 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
+use alloy_primitives::Address;
 use eyre::{WrapErr, eyre};
 use lanes_conflict::{Executor, SequentialExecutor};
-use alloy_primitives::Address;
 use lanes_rpc::{EthBackend, RpcConfig, RpcHandle};
 use tracing::info;
 
@@ -24,7 +24,10 @@ use crate::{
 pub fn chain_spec(config: &NodeConfig) -> eyre::Result<ChainSpec> {
     Ok(match &config.genesis {
         Some(path) => ChainSpec::from_genesis_file(path, config.chain_id, config.gas_limit)?,
-        None => ChainSpec::dev(config.chain_id.unwrap_or(DEV_CHAIN_ID), config.gas_limit.unwrap_or(DEFAULT_GAS_LIMIT))?,
+        None => ChainSpec::dev(
+            config.chain_id.unwrap_or(DEV_CHAIN_ID),
+            config.gas_limit.unwrap_or(DEFAULT_GAS_LIMIT),
+        )?,
     })
 }
 
@@ -90,10 +93,19 @@ pub async fn start_node(config: &NodeConfig) -> eyre::Result<RunningNode> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(AtomicBool::new(false));
-    let builder = BlockBuilder::new(node.clone(), tries, executor, config.block_time, Address::ZERO);
+    let builder = BlockBuilder::new(
+        node.clone(),
+        tries,
+        executor,
+        config.block_time,
+        Address::ZERO,
+    );
     let builder = builder::spawn(builder, stop.clone(), failed.clone())?;
 
-    let rpc_config = RpcConfig { addr: config.http, ..Default::default() };
+    let rpc_config = RpcConfig {
+        addr: config.http,
+        ..Default::default()
+    };
     let backend: Arc<dyn EthBackend> = node.clone();
     let rpc = match lanes_rpc::start(rpc_config, backend).await {
         Ok(rpc) => rpc,
@@ -104,7 +116,13 @@ pub async fn start_node(config: &NodeConfig) -> eyre::Result<RunningNode> {
         }
     };
     info!(http = %rpc.http_url(), ws = %rpc.ws_url(), "JSON-RPC server listening (HTTP and WebSocket)");
-    Ok(RunningNode { node, rpc, stop, failed, builder })
+    Ok(RunningNode {
+        node,
+        rpc,
+        stop,
+        failed,
+        builder,
+    })
 }
 
 /// Runs a node until Ctrl-C, SIGTERM, or a fatal error.

@@ -11,7 +11,8 @@ use tracing_subscriber::EnvFilter;
 
 fn init_tracing(format: LogFormat) {
     // libmdbx logs every environment open at INFO; keep it to warnings unless asked.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,libmdbx=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,libmdbx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -34,7 +35,10 @@ fn main() -> eyre::Result<()> {
                 }
             };
             init_tracing(config.log_format);
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("lanes-rt").build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("lanes-rt")
+                .build()?;
             runtime.block_on(launch::run_node(config))
         }
     }

@@ -5,14 +5,19 @@ use std::{path::Path, sync::Arc, time::Instant};
 
 use alloy_consensus::{Header, ReceiptEnvelope, Sealed, TxEnvelope, transaction::Recovered};
 use alloy_eips::eip1559::BaseFeeParams;
-use alloy_primitives::{Sealable, Address, B256, Bytes, TxKind, U256};
+use alloy_primitives::{Address, B256, Bytes, Sealable, TxKind, U256};
 use alloy_rpc_types_eth::TransactionRequest;
 use lanes_conflict::{BlockContext, Overlay, StateView, evm};
-use lanes_rpc::backend::{AccountState, BackendError, BlockData, CallOutcome, EthBackend, NewBlock, PoolContent};
+use lanes_rpc::backend::{
+    AccountState, BackendError, BlockData, CallOutcome, EthBackend, NewBlock, PoolContent,
+};
 use parking_lot::RwLock;
 use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
-    context::{TxEnv, result::{EVMError, ExecutionResult}},
+    context::{
+        TxEnv,
+        result::{EVMError, ExecutionResult},
+    },
     primitives::KECCAK_EMPTY,
 };
 use tokio::sync::broadcast;
@@ -22,7 +27,7 @@ use crate::{
     chain::{ChainIdentity, ChainSpec},
     pool::{Pool, PoolConfig, SenderState},
     state::StateTries,
-    storage::{StateAt, Store, StorageError},
+    storage::{StateAt, StorageError, Store},
     validate::{ValidationContext, validate_raw},
 };
 
@@ -33,7 +38,9 @@ pub enum NodeError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// The data dir belongs to another chain.
-    #[error("data dir {datadir} holds chain {stored:?}, but the node was started for {wanted:?}; use another --datadir")]
+    #[error(
+        "data dir {datadir} holds chain {stored:?}, but the node was started for {wanted:?}; use another --datadir"
+    )]
     ChainMismatch {
         /// The data dir.
         datadir: String,
@@ -43,7 +50,9 @@ pub enum NodeError {
         wanted: ChainIdentity,
     },
     /// The plain state does not hash to the head's state root.
-    #[error("state root mismatch at block {number}: header says {expected}, plain state hashes to {computed}; the data dir is corrupt")]
+    #[error(
+        "state root mismatch at block {number}: header says {expected}, plain state hashes to {computed}; the data dir is corrupt"
+    )]
     StateRootMismatch {
         /// Head block.
         number: u64,
@@ -90,30 +99,48 @@ impl Node {
         let mut genesis_tries = StateTries::new();
         let genesis_root = genesis_tries.apply(&genesis_diff);
         let genesis = chain.genesis_header(genesis_root).seal_slow();
-        let wanted = ChainIdentity { chain_id: chain.chain_id, genesis_hash: genesis.hash(), dev: chain.dev };
+        let wanted = ChainIdentity {
+            chain_id: chain.chain_id,
+            genesis_hash: genesis.hash(),
+            dev: chain.dev,
+        };
         match store.chain_config()? {
             None => {
-                let json = serde_json::to_vec(&wanted).map_err(|e| NodeError::BadConfig(e.to_string()))?;
+                let json =
+                    serde_json::to_vec(&wanted).map_err(|e| NodeError::BadConfig(e.to_string()))?;
                 store.init_genesis(&json, &genesis, &genesis_diff)?;
                 info!(genesis = %genesis.hash(), state_root = %genesis_root, "wrote genesis");
             }
             Some(json) => {
-                let stored: ChainIdentity =
-                    serde_json::from_slice(&json).map_err(|e| NodeError::BadConfig(e.to_string()))?;
+                let stored: ChainIdentity = serde_json::from_slice(&json)
+                    .map_err(|e| NodeError::BadConfig(e.to_string()))?;
                 if stored != wanted {
-                    return Err(NodeError::ChainMismatch { datadir: datadir.display().to_string(), stored, wanted });
+                    return Err(NodeError::ChainMismatch {
+                        datadir: datadir.display().to_string(),
+                        stored,
+                        wanted,
+                    });
                 }
             }
         }
         let started = Instant::now();
         let reader = store.reader()?;
-        let number = reader.head()?.ok_or_else(|| NodeError::NoHead(datadir.display().to_string()))?;
-        let header = reader.header(number)?.ok_or_else(|| NodeError::NoHead(datadir.display().to_string()))?;
+        let number = reader
+            .head()?
+            .ok_or_else(|| NodeError::NoHead(datadir.display().to_string()))?;
+        let header = reader
+            .header(number)?
+            .ok_or_else(|| NodeError::NoHead(datadir.display().to_string()))?;
         let mut tries = StateTries::new();
-        reader.for_each_account(|address, info, slots| tries.insert_account(address, info, slots))?;
+        reader
+            .for_each_account(|address, info, slots| tries.insert_account(address, info, slots))?;
         let computed = tries.root();
         if computed != header.state_root {
-            return Err(NodeError::StateRootMismatch { number, expected: header.state_root, computed });
+            return Err(NodeError::StateRootMismatch {
+                number,
+                expected: header.state_root,
+                computed,
+            });
         }
         info!(
             head = number,
@@ -158,7 +185,9 @@ impl Node {
 
     /// Base fee of the block after the head.
     pub fn next_base_fee_of(header: &Header) -> u64 {
-        header.next_block_base_fee(BaseFeeParams::ethereum()).unwrap_or(crate::chain::INITIAL_BASE_FEE)
+        header
+            .next_block_base_fee(BaseFeeParams::ethereum())
+            .unwrap_or(crate::chain::INITIAL_BASE_FEE)
     }
 
     /// Called by the builder once a block is durable.
@@ -170,7 +199,10 @@ impl Node {
 
     fn sender_state(&self, address: Address) -> SenderState {
         match self.store.reader().and_then(|r| r.account(address)) {
-            Ok(Some(info)) => SenderState { nonce: info.nonce, balance: info.balance },
+            Ok(Some(info)) => SenderState {
+                nonce: info.nonce,
+                balance: info.balance,
+            },
             Ok(None) => SenderState::default(),
             Err(e) => {
                 warn!(%address, error = %e, "reading sender state failed; treating as empty");
@@ -188,12 +220,21 @@ impl Node {
         let head = reader.head().map_err(internal)?.unwrap_or_default();
         let oldest = head.saturating_sub(self.history_blocks);
         if at > head || at < oldest {
-            return Err(BackendError::StateUnavailable { requested: at, oldest, head });
+            return Err(BackendError::StateUnavailable {
+                requested: at,
+                oldest,
+                head,
+            });
         }
         f(&StateAt::new(&reader, head, at))
     }
 
-    fn tx_env_for_call(request: &TransactionRequest, nonce: u64, gas_limit: u64, chain_id: u64) -> TxEnv {
+    fn tx_env_for_call(
+        request: &TransactionRequest,
+        nonce: u64,
+        gas_limit: u64,
+        chain_id: u64,
+    ) -> TxEnv {
         let legacy_price = request.gas_price;
         let max_fee = request.max_fee_per_gas;
         let tx_type = if max_fee.is_some() || request.max_priority_fee_per_gas.is_some() {
@@ -214,7 +255,11 @@ impl Node {
             nonce,
             chain_id: Some(chain_id),
             access_list: request.access_list.clone().unwrap_or_default(),
-            gas_priority_fee: if tx_type == 2 { Some(request.max_priority_fee_per_gas.unwrap_or_default()) } else { None },
+            gas_priority_fee: if tx_type == 2 {
+                Some(request.max_priority_fee_per_gas.unwrap_or_default())
+            } else {
+                None
+            },
             ..Default::default()
         }
     }
@@ -226,7 +271,12 @@ impl EthBackend for Node {
     }
 
     fn client_version(&self) -> String {
-        format!("lanes/v{}/{}-{}", env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH)
+        format!(
+            "lanes/v{}/{}-{}",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        )
     }
 
     fn head_number(&self) -> u64 {
@@ -247,53 +297,86 @@ impl EthBackend for Node {
 
     fn block_by_number(&self, number: u64) -> Result<Option<BlockData>, BackendError> {
         let reader = self.store.reader().map_err(internal)?;
-        let Some(header) = reader.header(number).map_err(internal)? else { return Ok(None) };
-        let Some(hash) = reader.block_hash(number).map_err(internal)? else { return Ok(None) };
+        let Some(header) = reader.header(number).map_err(internal)? else {
+            return Ok(None);
+        };
+        let Some(hash) = reader.block_hash(number).map_err(internal)? else {
+            return Ok(None);
+        };
         let (transactions, body_size) = reader.body(number).map_err(internal)?.unwrap_or_default();
         let size = (alloy_rlp::Encodable::length(&header) + body_size + 8) as u64;
-        Ok(Some(BlockData { header: Sealed::new_unchecked(header, hash), transactions, size }))
+        Ok(Some(BlockData {
+            header: Sealed::new_unchecked(header, hash),
+            transactions,
+            size,
+        }))
     }
 
     fn block_number_by_hash(&self, hash: B256) -> Result<Option<u64>, BackendError> {
-        self.store.reader().and_then(|r| r.block_number(hash)).map_err(internal)
+        self.store
+            .reader()
+            .and_then(|r| r.block_number(hash))
+            .map_err(internal)
     }
 
     fn receipts(&self, number: u64) -> Result<Option<Vec<ReceiptEnvelope>>, BackendError> {
-        self.store.reader().and_then(|r| r.receipts(number)).map_err(internal)
+        self.store
+            .reader()
+            .and_then(|r| r.receipts(number))
+            .map_err(internal)
     }
 
     fn transaction_location(&self, hash: B256) -> Result<Option<(u64, u64)>, BackendError> {
-        self.store.reader().and_then(|r| r.transaction_location(hash)).map_err(internal)
+        self.store
+            .reader()
+            .and_then(|r| r.transaction_location(hash))
+            .map_err(internal)
     }
 
     fn account(&self, address: Address, at: u64) -> Result<Option<AccountState>, BackendError> {
         self.with_state(at, |state| {
-            Ok(state.account(address).map_err(internal)?.map(|info| AccountState {
-                nonce: info.nonce,
-                balance: info.balance,
-                code_hash: info.code_hash,
-            }))
+            Ok(state
+                .account(address)
+                .map_err(internal)?
+                .map(|info| AccountState {
+                    nonce: info.nonce,
+                    balance: info.balance,
+                    code_hash: info.code_hash,
+                }))
         })
     }
 
     fn storage(&self, address: Address, slot: B256, at: u64) -> Result<B256, BackendError> {
         self.with_state(at, |state| {
-            let value = state.storage(address, U256::from_be_bytes(slot.0)).map_err(internal)?;
+            let value = state
+                .storage(address, U256::from_be_bytes(slot.0))
+                .map_err(internal)?;
             Ok(B256::from(value.to_be_bytes::<32>()))
         })
     }
 
     fn code(&self, address: Address, at: u64) -> Result<Bytes, BackendError> {
         self.with_state(at, |state| {
-            let Some(info) = state.account(address).map_err(internal)? else { return Ok(Bytes::new()) };
+            let Some(info) = state.account(address).map_err(internal)? else {
+                return Ok(Bytes::new());
+            };
             if info.code_hash == KECCAK_EMPTY {
                 return Ok(Bytes::new());
             }
-            Ok(state.code(info.code_hash).map_err(internal)?.map(|c| c.original_bytes()).unwrap_or_default())
+            Ok(state
+                .code(info.code_hash)
+                .map_err(internal)?
+                .map(|c| c.original_bytes())
+                .unwrap_or_default())
         })
     }
 
-    fn call(&self, request: &TransactionRequest, at: u64, gas_limit: u64) -> Result<CallOutcome, BackendError> {
+    fn call(
+        &self,
+        request: &TransactionRequest,
+        at: u64,
+        gas_limit: u64,
+    ) -> Result<CallOutcome, BackendError> {
         let head = self.head();
         let block = BlockContext {
             number: at + 1,
@@ -306,8 +389,16 @@ impl EthBackend for Node {
         };
         self.with_state(at, |state| {
             let caller = request.from.unwrap_or_default();
-            let nonce = state.account(caller).map_err(internal)?.map_or(0, |a| a.nonce);
-            let tx = Self::tx_env_for_call(request, request.nonce.unwrap_or(nonce), gas_limit, self.chain.chain_id);
+            let nonce = state
+                .account(caller)
+                .map_err(internal)?
+                .map_or(0, |a| a.nonce);
+            let tx = Self::tx_env_for_call(
+                request,
+                request.nonce.unwrap_or(nonce),
+                gas_limit,
+                self.chain.chain_id,
+            );
             let mut cfg = evm::cfg_env(self.chain.chain_id);
             cfg.disable_nonce_check = true;
             // Like geth: a call that names no fee is free, so it needs no balance for gas.
@@ -324,15 +415,18 @@ impl EthBackend for Node {
                 .build_mainnet();
             match vm.transact(tx) {
                 Ok(result) => Ok(match result.result {
-                    ExecutionResult::Success { gas, output, .. } => {
-                        CallOutcome::Success { output: output.into_data(), gas_used: gas.total_gas_spent() - gas.inner_refunded() }
-                    }
-                    ExecutionResult::Revert { gas, output, .. } => {
-                        CallOutcome::Revert { output, gas_used: gas.total_gas_spent() }
-                    }
-                    ExecutionResult::Halt { reason, gas, .. } => {
-                        CallOutcome::Halt { reason: format!("{reason:?}"), gas_used: gas.total_gas_spent() }
-                    }
+                    ExecutionResult::Success { gas, output, .. } => CallOutcome::Success {
+                        output: output.into_data(),
+                        gas_used: gas.total_gas_spent() - gas.inner_refunded(),
+                    },
+                    ExecutionResult::Revert { gas, output, .. } => CallOutcome::Revert {
+                        output,
+                        gas_used: gas.total_gas_spent(),
+                    },
+                    ExecutionResult::Halt { reason, gas, .. } => CallOutcome::Halt {
+                        reason: format!("{reason:?}"),
+                        gas_used: gas.total_gas_spent(),
+                    },
                 }),
                 Err(EVMError::Transaction(e)) => Err(BackendError::InvalidRequest(e.to_string())),
                 Err(e) => Err(internal(e)),
@@ -349,11 +443,17 @@ impl EthBackend for Node {
         };
         let tx = validate_raw(&raw, &ctx).map_err(|e| {
             metrics::counter!("lanes_txpool_rejected_total", "reason" => e.reason()).increment(1);
-            BackendError::Rejected { code: e.code(), message: e.to_string() }
+            BackendError::Rejected {
+                code: e.code(),
+                message: e.to_string(),
+            }
         })?;
         let added = self.pool.add(tx, |a| self.sender_state(a)).map_err(|e| {
             metrics::counter!("lanes_txpool_rejected_total", "reason" => e.reason()).increment(1);
-            BackendError::Rejected { code: -32000, message: e.to_string() }
+            BackendError::Rejected {
+                code: -32000,
+                message: e.to_string(),
+            }
         })?;
         let _ = self.pending.send(added.hash);
         Ok(added.hash)
@@ -364,7 +464,10 @@ impl EthBackend for Node {
             return Ok(n);
         }
         let reader = self.store.reader().map_err(internal)?;
-        Ok(reader.account(address).map_err(internal)?.map_or(0, |a| a.nonce))
+        Ok(reader
+            .account(address)
+            .map_err(internal)?
+            .map_or(0, |a| a.nonce))
     }
 
     fn pool_transaction(&self, hash: B256) -> Option<Recovered<TxEnvelope>> {
@@ -377,12 +480,18 @@ impl EthBackend for Node {
 
     fn pool_content(&self) -> PoolContent {
         let (pending, queued) = self.pool.content();
-        let unwrap = |m: std::collections::BTreeMap<Address, std::collections::BTreeMap<u64, Arc<Recovered<TxEnvelope>>>>| {
+        let unwrap = |m: std::collections::BTreeMap<
+            Address,
+            std::collections::BTreeMap<u64, Arc<Recovered<TxEnvelope>>>,
+        >| {
             m.into_iter()
                 .map(|(a, txs)| (a, txs.into_iter().map(|(n, t)| (n, (*t).clone())).collect()))
                 .collect()
         };
-        PoolContent { pending: unwrap(pending), queued: unwrap(queued) }
+        PoolContent {
+            pending: unwrap(pending),
+            queued: unwrap(queued),
+        }
     }
 
     fn subscribe_blocks(&self) -> broadcast::Receiver<Arc<NewBlock>> {

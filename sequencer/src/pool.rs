@@ -27,7 +27,12 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { max_per_sender: 4096, max_total: 100_000, max_nonce_gap: 1024, price_bump_percent: 10 }
+        Self {
+            max_per_sender: 4096,
+            max_total: 100_000,
+            max_nonce_gap: 1024,
+            price_bump_percent: 10,
+        }
     }
 }
 
@@ -56,7 +61,9 @@ pub enum PoolError {
         max_gap: u64,
     },
     /// The sender cannot pay.
-    #[error("insufficient funds for gas * price + value: address {sender} have {balance} want {cost}")]
+    #[error(
+        "insufficient funds for gas * price + value: address {sender} have {balance} want {cost}"
+    )]
     InsufficientFunds {
         /// Sender.
         sender: Address,
@@ -116,12 +123,22 @@ impl PooledTx {
         let max_fee = inner.max_fee_per_gas();
         let max_tip = inner.max_priority_fee_per_gas().unwrap_or(max_fee);
         let cost = U256::from(inner.gas_limit()) * U256::from(max_fee) + inner.value();
-        Self { hash: *inner.tx_hash(), nonce: inner.nonce(), max_fee, max_tip, cost, seq, tx: Arc::new(tx) }
+        Self {
+            hash: *inner.tx_hash(),
+            nonce: inner.nonce(),
+            max_fee,
+            max_tip,
+            cost,
+            seq,
+            tx: Arc::new(tx),
+        }
     }
 
     /// Tip the block producer gets at `base_fee` (None if the fee cap is below it).
     fn effective_tip(&self, base_fee: u64) -> Option<u128> {
-        self.max_fee.checked_sub(u128::from(base_fee)).map(|room| room.min(self.max_tip))
+        self.max_fee
+            .checked_sub(u128::from(base_fee))
+            .map(|room| room.min(self.max_tip))
     }
 }
 
@@ -136,16 +153,10 @@ struct SenderQueue {
 impl SenderQueue {
     /// Number of transactions executable now (contiguous from the state nonce).
     fn pending_len(&self) -> usize {
-        let mut next = self.state_nonce;
-        let mut n = 0;
-        for nonce in self.txs.keys() {
-            if *nonce != next {
-                break;
-            }
-            next += 1;
-            n += 1;
-        }
-        n
+        (self.state_nonce..)
+            .zip(self.txs.keys())
+            .take_while(|(want, have)| want == *have)
+            .count()
     }
 }
 
@@ -194,7 +205,9 @@ struct HeapItem {
 impl Ord for HeapItem {
     fn cmp(&self, other: &Self) -> Ordering {
         // Highest tip first; among equal tips, the earliest arrival.
-        self.tip.cmp(&other.tip).then_with(|| other.seq.cmp(&self.seq))
+        self.tip
+            .cmp(&other.tip)
+            .then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
@@ -207,7 +220,10 @@ impl PartialOrd for HeapItem {
 impl Pool {
     /// An empty pool.
     pub fn new(config: PoolConfig) -> Self {
-        Self { config, inner: RwLock::default() }
+        Self {
+            config,
+            inner: RwLock::default(),
+        }
     }
 
     /// The pool's limits.
@@ -231,10 +247,16 @@ impl Pool {
         inner.seq += 1;
         let pooled = PooledTx::new(tx, inner.seq);
         let total = inner.by_hash.len();
-        let Inner { senders, by_hash, .. } = &mut *inner;
+        let Inner {
+            senders, by_hash, ..
+        } = &mut *inner;
         let queue = senders.entry(sender).or_insert_with(|| {
             let s = state(sender);
-            SenderQueue { state_nonce: s.nonce, balance: s.balance, txs: BTreeMap::new() }
+            SenderQueue {
+                state_nonce: s.nonce,
+                balance: s.balance,
+                txs: BTreeMap::new(),
+            }
         });
         let result = Self::admit(&self.config, sender, queue, &pooled, total);
         let replaced = match result {
@@ -254,13 +276,17 @@ impl Pool {
         by_hash.insert(hash, (sender, nonce));
         let pending = nonce < queue.state_nonce + queue.pending_len() as u64;
         if replaced.is_none() && inner.by_hash.len() > self.config.max_total {
-            Self::evict_cheapest(&mut *inner);
+            Self::evict_cheapest(&mut inner);
         }
         let still_there = inner.by_hash.contains_key(&hash);
         if !still_there {
             return Err(PoolError::PoolFull);
         }
-        Ok(Added { hash, pending, replaced: replaced.map(|r| r.hash) })
+        Ok(Added {
+            hash,
+            pending,
+            replaced: replaced.map(|r| r.hash),
+        })
     }
 
     fn admit(
@@ -271,13 +297,24 @@ impl Pool {
         total: usize,
     ) -> Result<Option<PooledTx>, PoolError> {
         if tx.nonce < queue.state_nonce {
-            return Err(PoolError::NonceTooLow { next: queue.state_nonce, got: tx.nonce });
+            return Err(PoolError::NonceTooLow {
+                next: queue.state_nonce,
+                got: tx.nonce,
+            });
         }
         if tx.nonce > queue.state_nonce + config.max_nonce_gap {
-            return Err(PoolError::NonceGap { next: queue.state_nonce, got: tx.nonce, max_gap: config.max_nonce_gap });
+            return Err(PoolError::NonceGap {
+                next: queue.state_nonce,
+                got: tx.nonce,
+                max_gap: config.max_nonce_gap,
+            });
         }
         if tx.cost > queue.balance {
-            return Err(PoolError::InsufficientFunds { sender, balance: queue.balance, cost: tx.cost });
+            return Err(PoolError::InsufficientFunds {
+                sender,
+                balance: queue.balance,
+                cost: tx.cost,
+            });
         }
         if let Some(existing) = queue.txs.get(&tx.nonce) {
             let bump = |old: u128| old.saturating_mul(100 + config.price_bump_percent) / 100;
@@ -287,7 +324,10 @@ impl Pool {
             return Ok(Some(existing.clone()));
         }
         if queue.txs.len() >= config.max_per_sender {
-            return Err(PoolError::SenderFull { sender, limit: config.max_per_sender });
+            return Err(PoolError::SenderFull {
+                sender,
+                limit: config.max_per_sender,
+            });
         }
         if total >= config.max_total.saturating_mul(2) {
             // Far over the cap: refuse outright rather than churn.
@@ -302,31 +342,46 @@ impl Pool {
         let victim = inner
             .senders
             .iter()
-            .filter_map(|(a, q)| q.txs.values().next_back().map(|t| (t.max_tip, std::cmp::Reverse(t.seq), *a, t.nonce)))
+            .filter_map(|(a, q)| {
+                q.txs
+                    .values()
+                    .next_back()
+                    .map(|t| (t.max_tip, std::cmp::Reverse(t.seq), *a, t.nonce))
+            })
             .min();
-        if let Some((_, _, sender, nonce)) = victim {
-            if let Some(queue) = inner.senders.get_mut(&sender) {
-                if let Some(tx) = queue.txs.remove(&nonce) {
-                    inner.by_hash.remove(&tx.hash);
-                    metrics::counter!("lanes_txpool_evicted_total").increment(1);
-                }
-                if queue.txs.is_empty() {
-                    inner.senders.remove(&sender);
-                }
+        if let Some((_, _, sender, nonce)) = victim
+            && let Some(queue) = inner.senders.get_mut(&sender)
+        {
+            if let Some(tx) = queue.txs.remove(&nonce) {
+                inner.by_hash.remove(&tx.hash);
+                metrics::counter!("lanes_txpool_evicted_total").increment(1);
+            }
+            if queue.txs.is_empty() {
+                inner.senders.remove(&sender);
             }
         }
     }
 
     /// The best executable transactions for a block with `base_fee`, in the order they should
     /// be included, until their gas limits add up to `gas_limit` or `max_count` are taken.
-    pub fn best(&self, base_fee: u64, gas_limit: u64, max_count: usize) -> Vec<Arc<Recovered<TxEnvelope>>> {
+    pub fn best(
+        &self,
+        base_fee: u64,
+        gas_limit: u64,
+        max_count: usize,
+    ) -> Vec<Arc<Recovered<TxEnvelope>>> {
         let inner = self.inner.read();
         let mut heap = BinaryHeap::new();
         for (sender, queue) in &inner.senders {
-            if let Some(tx) = queue.txs.get(&queue.state_nonce) {
-                if let Some(tip) = tx.effective_tip(base_fee) {
-                    heap.push(HeapItem { tip, seq: tx.seq, sender: *sender, nonce: tx.nonce });
-                }
+            if let Some(tx) = queue.txs.get(&queue.state_nonce)
+                && let Some(tip) = tx.effective_tip(base_fee)
+            {
+                heap.push(HeapItem {
+                    tip,
+                    seq: tx.seq,
+                    sender: *sender,
+                    nonce: tx.nonce,
+                });
             }
         }
         let mut out = Vec::new();
@@ -344,10 +399,15 @@ impl Pool {
             }
             gas += tx_gas;
             out.push(tx.tx.clone());
-            if let Some(next) = queue.txs.get(&(item.nonce + 1)) {
-                if let Some(tip) = next.effective_tip(base_fee) {
-                    heap.push(HeapItem { tip, seq: next.seq, sender: item.sender, nonce: next.nonce });
-                }
+            if let Some(next) = queue.txs.get(&(item.nonce + 1))
+                && let Some(tip) = next.effective_tip(base_fee)
+            {
+                heap.push(HeapItem {
+                    tip,
+                    seq: next.seq,
+                    sender: item.sender,
+                    nonce: next.nonce,
+                });
             }
         }
         out
@@ -357,10 +417,14 @@ impl Pool {
     /// block changed, and transactions the block found invalid. Returns how many were dropped.
     pub fn on_block(&self, changed: &[(Address, SenderState)], invalid: &[B256]) -> usize {
         let mut inner = self.inner.write();
-        let Inner { senders, by_hash, .. } = &mut *inner;
+        let Inner {
+            senders, by_hash, ..
+        } = &mut *inner;
         let mut dropped = 0;
         for (address, state) in changed {
-            let Some(queue) = senders.get_mut(address) else { continue };
+            let Some(queue) = senders.get_mut(address) else {
+                continue;
+            };
             queue.state_nonce = state.nonce;
             queue.balance = state.balance;
             let stale: Vec<u64> = queue.txs.range(..state.nonce).map(|(n, _)| *n).collect();
@@ -369,8 +433,12 @@ impl Pool {
                     by_hash.remove(&tx.hash);
                 }
             }
-            let unaffordable: Vec<u64> =
-                queue.txs.iter().filter(|(_, t)| t.cost > state.balance).map(|(n, _)| *n).collect();
+            let unaffordable: Vec<u64> = queue
+                .txs
+                .iter()
+                .filter(|(_, t)| t.cost > state.balance)
+                .map(|(n, _)| *n)
+                .collect();
             for nonce in unaffordable {
                 if let Some(tx) = queue.txs.remove(&nonce) {
                     by_hash.remove(&tx.hash);
@@ -399,14 +467,22 @@ impl Pool {
     /// tracks the sender.
     pub fn pending_nonce(&self, address: Address) -> Option<u64> {
         let inner = self.inner.read();
-        inner.senders.get(&address).map(|q| q.state_nonce + q.pending_len() as u64)
+        inner
+            .senders
+            .get(&address)
+            .map(|q| q.state_nonce + q.pending_len() as u64)
     }
 
     /// A pooled transaction by hash.
     pub fn get(&self, hash: &B256) -> Option<Arc<Recovered<TxEnvelope>>> {
         let inner = self.inner.read();
         let (sender, nonce) = inner.by_hash.get(hash)?;
-        inner.senders.get(sender)?.txs.get(nonce).map(|t| t.tx.clone())
+        inner
+            .senders
+            .get(sender)?
+            .txs
+            .get(nonce)
+            .map(|t| t.tx.clone())
     }
 
     /// (pending, queued) counts.
@@ -419,7 +495,10 @@ impl Pool {
     /// Whether any transaction is executable now.
     pub fn has_pending(&self) -> bool {
         let inner = self.inner.read();
-        inner.senders.values().any(|q| q.txs.contains_key(&q.state_nonce))
+        inner
+            .senders
+            .values()
+            .any(|q| q.txs.contains_key(&q.state_nonce))
     }
 
     /// Every pooled transaction, split into pending and queued per sender.
@@ -435,8 +514,14 @@ impl Pool {
         for (sender, queue) in &inner.senders {
             let executable = queue.state_nonce + queue.pending_len() as u64;
             for (nonce, tx) in &queue.txs {
-                let side = if *nonce < executable { &mut pending } else { &mut queued };
-                side.entry(*sender).or_insert_with(BTreeMap::new).insert(*nonce, tx.tx.clone());
+                let side = if *nonce < executable {
+                    &mut pending
+                } else {
+                    &mut queued
+                };
+                side.entry(*sender)
+                    .or_insert_with(BTreeMap::new)
+                    .insert(*nonce, tx.tx.clone());
             }
         }
         (pending, queued)
@@ -452,7 +537,12 @@ mod tests {
 
     use super::*;
 
-    fn tx(signer: &PrivateKeySigner, nonce: u64, max_fee: u128, tip: u128) -> Recovered<TxEnvelope> {
+    fn tx(
+        signer: &PrivateKeySigner,
+        nonce: u64,
+        max_fee: u128,
+        tip: u128,
+    ) -> Recovered<TxEnvelope> {
         let mut tx = TxEip1559 {
             chain_id: 1337,
             nonce,
@@ -469,7 +559,10 @@ mod tests {
     }
 
     fn rich(_: Address) -> SenderState {
-        SenderState { nonce: 0, balance: U256::from(10u128.pow(20)) }
+        SenderState {
+            nonce: 0,
+            balance: U256::from(10u128.pow(20)),
+        }
     }
 
     #[test]
@@ -483,7 +576,10 @@ mod tests {
         assert_eq!(pool.status(), (2, 0));
         assert_eq!(pool.pending_nonce(s.address()), Some(2));
         let best = pool.best(10, 1_000_000, 100);
-        assert_eq!(best.iter().map(|t| t.inner().nonce()).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(
+            best.iter().map(|t| t.inner().nonce()).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
     }
 
     #[test]
@@ -506,8 +602,14 @@ mod tests {
         let pool = Pool::new(PoolConfig::default());
         let s = PrivateKeySigner::random();
         pool.add(tx(&s, 0, 100, 10), rich).unwrap();
-        assert_eq!(pool.add(tx(&s, 0, 109, 11), rich).unwrap_err(), PoolError::ReplacementUnderpriced);
-        assert_eq!(pool.add(tx(&s, 0, 110, 10), rich).unwrap_err(), PoolError::ReplacementUnderpriced);
+        assert_eq!(
+            pool.add(tx(&s, 0, 109, 11), rich).unwrap_err(),
+            PoolError::ReplacementUnderpriced
+        );
+        assert_eq!(
+            pool.add(tx(&s, 0, 110, 10), rich).unwrap_err(),
+            PoolError::ReplacementUnderpriced
+        );
         let added = pool.add(tx(&s, 0, 110, 11), rich).unwrap();
         assert!(added.replaced.is_some());
         assert_eq!(pool.status(), (1, 0));
@@ -515,23 +617,52 @@ mod tests {
 
     #[test]
     fn rejects_low_nonce_gap_and_poor_senders() {
-        let pool = Pool::new(PoolConfig { max_nonce_gap: 4, ..Default::default() });
+        let pool = Pool::new(PoolConfig {
+            max_nonce_gap: 4,
+            ..Default::default()
+        });
         let s = PrivateKeySigner::random();
-        let at5 = |_| SenderState { nonce: 5, balance: U256::from(10u128.pow(20)) };
-        assert!(matches!(pool.add(tx(&s, 4, 100, 1), at5), Err(PoolError::NonceTooLow { next: 5, got: 4 })));
-        assert!(matches!(pool.add(tx(&s, 10, 100, 1), at5), Err(PoolError::NonceGap { .. })));
-        let poor = |_| SenderState { nonce: 0, balance: U256::from(1) };
-        assert!(matches!(pool.add(tx(&s, 0, 100, 1), poor), Err(PoolError::InsufficientFunds { .. })));
+        let at5 = |_| SenderState {
+            nonce: 5,
+            balance: U256::from(10u128.pow(20)),
+        };
+        assert!(matches!(
+            pool.add(tx(&s, 4, 100, 1), at5),
+            Err(PoolError::NonceTooLow { next: 5, got: 4 })
+        ));
+        assert!(matches!(
+            pool.add(tx(&s, 10, 100, 1), at5),
+            Err(PoolError::NonceGap { .. })
+        ));
+        let poor = |_| SenderState {
+            nonce: 0,
+            balance: U256::from(1),
+        };
+        assert!(matches!(
+            pool.add(tx(&s, 0, 100, 1), poor),
+            Err(PoolError::InsufficientFunds { .. })
+        ));
     }
 
     #[test]
     fn caps_evict_the_cheapest() {
-        let pool = Pool::new(PoolConfig { max_total: 2, max_per_sender: 2, ..Default::default() });
-        let (a, b, c) = (PrivateKeySigner::random(), PrivateKeySigner::random(), PrivateKeySigner::random());
+        let pool = Pool::new(PoolConfig {
+            max_total: 2,
+            max_per_sender: 2,
+            ..Default::default()
+        });
+        let (a, b, c) = (
+            PrivateKeySigner::random(),
+            PrivateKeySigner::random(),
+            PrivateKeySigner::random(),
+        );
         pool.add(tx(&a, 0, 100, 1), rich).unwrap();
         pool.add(tx(&b, 0, 100, 3), rich).unwrap();
         // Cheaper than everything: refused.
-        assert_eq!(pool.add(tx(&c, 0, 100, 0), rich).unwrap_err(), PoolError::PoolFull);
+        assert_eq!(
+            pool.add(tx(&c, 0, 100, 0), rich).unwrap_err(),
+            PoolError::PoolFull
+        );
         // Pays more than a: a is evicted.
         pool.add(tx(&c, 0, 100, 2), rich).unwrap();
         assert_eq!(pool.pending_nonce(a.address()), None);
@@ -549,7 +680,16 @@ mod tests {
         for n in 0..3 {
             pool.add(tx(&s, n, 100, 1), rich).unwrap();
         }
-        let dropped = pool.on_block(&[(s.address(), SenderState { nonce: 2, balance: U256::from(10u128.pow(20)) })], &[]);
+        let dropped = pool.on_block(
+            &[(
+                s.address(),
+                SenderState {
+                    nonce: 2,
+                    balance: U256::from(10u128.pow(20)),
+                },
+            )],
+            &[],
+        );
         assert_eq!(dropped, 0);
         assert_eq!(pool.status(), (1, 0));
         assert_eq!(pool.pending_nonce(s.address()), Some(3));

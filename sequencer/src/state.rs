@@ -41,13 +41,22 @@ impl StateTries {
     }
 
     /// Adds one account with its full storage (start-up rebuild).
-    pub fn insert_account(&mut self, address: Address, info: AccountInfo, slots: Vec<(U256, U256)>) {
+    pub fn insert_account(
+        &mut self,
+        address: Address,
+        info: AccountInfo,
+        slots: Vec<(U256, U256)>,
+    ) {
         let mut trie = Trie::new();
         for (slot, value) in slots {
-            trie.insert(keccak256(slot.to_be_bytes::<32>()).as_slice(), alloy_rlp::encode(value));
+            trie.insert(
+                keccak256(slot.to_be_bytes::<32>()).as_slice(),
+                alloy_rlp::encode(value),
+            );
         }
         let root = trie.root();
-        self.accounts.insert(keccak256(address).as_slice(), account_leaf(&info, root));
+        self.accounts
+            .insert(keccak256(address).as_slice(), account_leaf(&info, root));
         if !trie.is_empty() {
             self.storage.insert(address, trie);
         }
@@ -83,8 +92,12 @@ impl StateTries {
         }
         // Storage roots of the touched accounts, hashed on all cores.
         let mut tries: Vec<(Address, Option<&mut Trie>)> = Vec::with_capacity(touched.len());
-        let mut by_addr: HashMap<Address, &mut Trie> =
-            self.storage.iter_mut().filter(|(a, _)| diff.accounts.contains_key(*a)).map(|(a, t)| (*a, t)).collect();
+        let mut by_addr: HashMap<Address, &mut Trie> = self
+            .storage
+            .iter_mut()
+            .filter(|(a, _)| diff.accounts.contains_key(*a))
+            .map(|(a, t)| (*a, t))
+            .collect();
         for address in &touched {
             tries.push((*address, by_addr.remove(address)));
         }
@@ -97,7 +110,8 @@ impl StateTries {
                 self.storage.remove(&address);
             }
             let info = &self.infos[&address];
-            self.accounts.insert(keccak256(address).as_slice(), account_leaf(info, root));
+            self.accounts
+                .insert(keccak256(address).as_slice(), account_leaf(info, root));
         }
         self.accounts.root()
     }
@@ -122,7 +136,13 @@ mod tests {
     use super::*;
 
     fn info(balance: u64, nonce: u64) -> AccountInfo {
-        AccountInfo { balance: U256::from(balance), nonce, code_hash: KECCAK_EMPTY, code: None, account_id: None }
+        AccountInfo {
+            balance: U256::from(balance),
+            nonce,
+            code_hash: KECCAK_EMPTY,
+            code: None,
+            account_id: None,
+        }
     }
 
     #[test]
@@ -131,14 +151,26 @@ mod tests {
         let b = address!("0x2000000000000000000000000000000000000002");
         let mut inc = StateTries::new();
         let mut d1 = StateDiff::default();
-        d1.accounts.insert(a, AccountDiff { info: Some(info(10, 1)), ..Default::default() });
-        let mut st = AccountDiff { info: Some(info(5, 0)), ..Default::default() };
+        d1.accounts.insert(
+            a,
+            AccountDiff {
+                info: Some(info(10, 1)),
+                ..Default::default()
+            },
+        );
+        let mut st = AccountDiff {
+            info: Some(info(5, 0)),
+            ..Default::default()
+        };
         st.storage.insert(U256::from(1), U256::from(7));
         st.storage.insert(U256::from(2), U256::from(8));
         d1.accounts.insert(b, st);
         inc.apply(&d1);
         let mut d2 = StateDiff::default();
-        let mut st = AccountDiff { info: Some(info(6, 0)), ..Default::default() };
+        let mut st = AccountDiff {
+            info: Some(info(6, 0)),
+            ..Default::default()
+        };
         st.storage.insert(U256::from(1), U256::ZERO);
         d2.accounts.insert(b, st);
         let root = inc.apply(&d2);

@@ -28,8 +28,8 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{Decodable, Encodable};
 use lanes_conflict::{StateDiff, StateError, StateView};
 use libmdbx::{
-    Database, DatabaseOptions, Mode, NoWriteMap, RO, RW, ReadWriteOptions, SyncMode, Table, TableFlags,
-    Transaction, WriteFlags,
+    Database, DatabaseOptions, Mode, NoWriteMap, RO, RW, ReadWriteOptions, SyncMode, Table,
+    TableFlags, Transaction, WriteFlags,
 };
 use revm::{bytecode::Bytecode, state::AccountInfo};
 
@@ -108,7 +108,10 @@ const META_HEAD: &[u8] = b"head";
 const META_CHAIN: &[u8] = b"chain";
 
 fn corrupt(table: &'static str, reason: impl ToString) -> StorageError {
-    StorageError::Corrupt { table, reason: reason.to_string() }
+    StorageError::Corrupt {
+        table,
+        reason: reason.to_string(),
+    }
 }
 
 /// Account encoding in `PlainAccountState`.
@@ -123,7 +126,10 @@ pub fn encode_account(info: &AccountInfo) -> [u8; 72] {
 /// Decodes [`encode_account`]'s output.
 pub fn decode_account(bytes: &[u8]) -> StorageResult<AccountInfo> {
     if bytes.len() != 72 {
-        return Err(corrupt(tables::PLAIN_ACCOUNT_STATE, format!("account entry of {} bytes", bytes.len())));
+        return Err(corrupt(
+            tables::PLAIN_ACCOUNT_STATE,
+            format!("account entry of {} bytes", bytes.len()),
+        ));
     }
     let mut nonce = [0u8; 8];
     nonce.copy_from_slice(&bytes[..8]);
@@ -158,7 +164,9 @@ fn storage_change_key(number: u64, address: &Address, slot: &U256) -> [u8; 60] {
 }
 
 fn u64_value(table: &'static str, bytes: &[u8]) -> StorageResult<u64> {
-    let arr: [u8; 8] = bytes.try_into().map_err(|_| corrupt(table, "expected 8 bytes"))?;
+    let arr: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| corrupt(table, "expected 8 bytes"))?;
     Ok(u64::from_be_bytes(arr))
 }
 
@@ -184,8 +192,10 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database in `dir`.
     pub fn open(dir: &Path) -> StorageResult<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| StorageError::Io { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StorageError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let options = DatabaseOptions {
             max_tables: Some(32),
             max_readers: Some(512),
@@ -210,7 +220,9 @@ impl Store {
 
     /// A consistent read snapshot.
     pub fn reader(&self) -> StorageResult<Reader<'_>> {
-        Ok(Reader { txn: self.db.begin_ro_txn()? })
+        Ok(Reader {
+            txn: self.db.begin_ro_txn()?,
+        })
     }
 
     /// The stored chain configuration (JSON), if the database was initialised.
@@ -230,7 +242,16 @@ impl Store {
         let txn = self.db.begin_rw_txn()?;
         let meta = txn.open_table(Some(tables::META))?;
         txn.put(&meta, META_CHAIN, config_json, WriteFlags::empty())?;
-        Self::write_block_in(&txn, &BlockWrite { header, transactions: &[], receipts: &[], diff }, false)?;
+        Self::write_block_in(
+            &txn,
+            &BlockWrite {
+                header,
+                transactions: &[],
+                receipts: &[],
+                diff,
+            },
+            false,
+        )?;
         txn.commit()?;
         Ok(())
     }
@@ -256,17 +277,35 @@ impl Store {
         let mut header_rlp = Vec::with_capacity(600);
         block.header.inner().encode(&mut header_rlp);
         txn.put(&t(tables::HEADERS)?, key, &header_rlp, WriteFlags::empty())?;
-        txn.put(&t(tables::CANONICAL_HEADERS)?, key, hash, WriteFlags::empty())?;
+        txn.put(
+            &t(tables::CANONICAL_HEADERS)?,
+            key,
+            hash,
+            WriteFlags::empty(),
+        )?;
         txn.put(&t(tables::HEADER_NUMBERS)?, hash, key, WriteFlags::empty())?;
 
         let senders: Vec<Address> = block.transactions.iter().map(|tx| tx.signer()).collect();
-        let txs: Vec<Bytes> = block.transactions.iter().map(|tx| tx.inner().encoded_2718().into()).collect();
+        let txs: Vec<Bytes> = block
+            .transactions
+            .iter()
+            .map(|tx| tx.inner().encoded_2718().into())
+            .collect();
         let mut body = Vec::new();
         alloy_rlp::encode_list::<_, dyn Encodable>(&[&senders as &dyn Encodable, &txs], &mut body);
         txn.put(&t(tables::BLOCK_BODIES)?, key, &body, WriteFlags::empty())?;
 
-        let receipts: Vec<Bytes> = block.receipts.iter().map(|r| r.encoded_2718().into()).collect();
-        txn.put(&t(tables::RECEIPTS)?, key, alloy_rlp::encode(&receipts), WriteFlags::empty())?;
+        let receipts: Vec<Bytes> = block
+            .receipts
+            .iter()
+            .map(|r| r.encoded_2718().into())
+            .collect();
+        txn.put(
+            &t(tables::RECEIPTS)?,
+            key,
+            alloy_rlp::encode(&receipts),
+            WriteFlags::empty(),
+        )?;
 
         let lookup = t(tables::TRANSACTION_LOOKUP)?;
         for (index, tx) in block.transactions.iter().enumerate() {
@@ -296,12 +335,22 @@ impl Store {
         let codes = txn.open_table(Some(tables::BYTECODES))?;
 
         for (hash, code) in &diff.codes {
-            txn.put(&codes, hash, code.original_byte_slice(), WriteFlags::empty())?;
+            txn.put(
+                &codes,
+                hash,
+                code.original_byte_slice(),
+                WriteFlags::empty(),
+            )?;
         }
         for (address, change) in &diff.accounts {
             if changesets {
                 let prev = txn.get::<Vec<u8>>(&accounts, address)?.unwrap_or_default();
-                txn.put(&account_cs, account_change_key(number, address), prev, WriteFlags::empty())?;
+                txn.put(
+                    &account_cs,
+                    account_change_key(number, address),
+                    prev,
+                    WriteFlags::empty(),
+                )?;
             }
             if change.storage_wiped || change.info.is_none() {
                 // Remember and delete every slot the account had.
@@ -330,7 +379,12 @@ impl Store {
                     txn.del(&accounts, address, None)?;
                 }
                 Some(info) => {
-                    txn.put(&accounts, address, encode_account(info), WriteFlags::empty())?;
+                    txn.put(
+                        &accounts,
+                        address,
+                        encode_account(info),
+                        WriteFlags::empty(),
+                    )?;
                     for (slot, value) in &change.storage {
                         let key = storage_key(address, slot);
                         if changesets {
@@ -343,7 +397,12 @@ impl Store {
                         if value.is_zero() {
                             txn.del(&storage, key, None)?;
                         } else {
-                            txn.put(&storage, key, value.to_be_bytes::<32>(), WriteFlags::empty())?;
+                            txn.put(
+                                &storage,
+                                key,
+                                value.to_be_bytes::<32>(),
+                                WriteFlags::empty(),
+                            )?;
                         }
                     }
                 }
@@ -372,28 +431,40 @@ impl<'db> Reader<'db> {
 
     /// The head block number (`None` before genesis is written).
     pub fn head(&self) -> StorageResult<Option<u64>> {
-        self.get(tables::META, META_HEAD)?.map(|v| u64_value(tables::META, &v)).transpose()
+        self.get(tables::META, META_HEAD)?
+            .map(|v| u64_value(tables::META, &v))
+            .transpose()
     }
 
     /// Canonical header by number.
     pub fn header(&self, number: u64) -> StorageResult<Option<Header>> {
-        let Some(bytes) = self.get(tables::HEADERS, number.to_be_bytes())? else { return Ok(None) };
-        Header::decode(&mut bytes.as_slice()).map(Some).map_err(|e| corrupt(tables::HEADERS, e))
+        let Some(bytes) = self.get(tables::HEADERS, number.to_be_bytes())? else {
+            return Ok(None);
+        };
+        Header::decode(&mut bytes.as_slice())
+            .map(Some)
+            .map_err(|e| corrupt(tables::HEADERS, e))
     }
 
     /// Canonical block hash by number.
     pub fn block_hash(&self, number: u64) -> StorageResult<Option<B256>> {
-        Ok(self.get(tables::CANONICAL_HEADERS, number.to_be_bytes())?.map(|v| B256::from_slice(&v)))
+        Ok(self
+            .get(tables::CANONICAL_HEADERS, number.to_be_bytes())?
+            .map(|v| B256::from_slice(&v)))
     }
 
     /// Block number by hash.
     pub fn block_number(&self, hash: B256) -> StorageResult<Option<u64>> {
-        self.get(tables::HEADER_NUMBERS, hash)?.map(|v| u64_value(tables::HEADER_NUMBERS, &v)).transpose()
+        self.get(tables::HEADER_NUMBERS, hash)?
+            .map(|v| u64_value(tables::HEADER_NUMBERS, &v))
+            .transpose()
     }
 
     /// Transactions of a block with senders, and the encoded body size.
     pub fn body(&self, number: u64) -> StorageResult<Option<(Vec<Recovered<TxEnvelope>>, usize)>> {
-        let Some(bytes) = self.get(tables::BLOCK_BODIES, number.to_be_bytes())? else { return Ok(None) };
+        let Some(bytes) = self.get(tables::BLOCK_BODIES, number.to_be_bytes())? else {
+            return Ok(None);
+        };
         let err = |e: alloy_rlp::Error| corrupt(tables::BLOCK_BODIES, e);
         let mut buf = bytes.as_slice();
         let header = alloy_rlp::Header::decode(&mut buf).map_err(err)?;
@@ -403,13 +474,17 @@ impl<'db> Reader<'db> {
         let senders = Vec::<Address>::decode(&mut buf).map_err(err)?;
         let txs = Vec::<Bytes>::decode(&mut buf).map_err(err)?;
         if senders.len() != txs.len() {
-            return Err(corrupt(tables::BLOCK_BODIES, "senders and transactions differ in count"));
+            return Err(corrupt(
+                tables::BLOCK_BODIES,
+                "senders and transactions differ in count",
+            ));
         }
         let mut out = Vec::with_capacity(txs.len());
         let mut size = 0;
         for (sender, raw) in senders.into_iter().zip(txs) {
             size += raw.len();
-            let tx = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|e| corrupt(tables::BLOCK_BODIES, e))?;
+            let tx = TxEnvelope::decode_2718(&mut raw.as_ref())
+                .map_err(|e| corrupt(tables::BLOCK_BODIES, e))?;
             out.push(Recovered::new_unchecked(tx, sender));
         }
         Ok(Some((out, size)))
@@ -417,15 +492,25 @@ impl<'db> Reader<'db> {
 
     /// Receipts of a block.
     pub fn receipts(&self, number: u64) -> StorageResult<Option<Vec<ReceiptEnvelope>>> {
-        let Some(bytes) = self.get(tables::RECEIPTS, number.to_be_bytes())? else { return Ok(None) };
+        let Some(bytes) = self.get(tables::RECEIPTS, number.to_be_bytes())? else {
+            return Ok(None);
+        };
         let err = |e: alloy_rlp::Error| corrupt(tables::RECEIPTS, e);
         let raw = Vec::<Bytes>::decode(&mut bytes.as_slice()).map_err(err)?;
-        raw.iter().map(|r| ReceiptEnvelope::decode_2718(&mut r.as_ref()).map_err(|e| corrupt(tables::RECEIPTS, e))).collect::<Result<_, _>>().map(Some)
+        raw.iter()
+            .map(|r| {
+                ReceiptEnvelope::decode_2718(&mut r.as_ref())
+                    .map_err(|e| corrupt(tables::RECEIPTS, e))
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
     }
 
     /// Where a transaction was included.
     pub fn transaction_location(&self, hash: B256) -> StorageResult<Option<(u64, u64)>> {
-        let Some(v) = self.get(tables::TRANSACTION_LOOKUP, hash)? else { return Ok(None) };
+        let Some(v) = self.get(tables::TRANSACTION_LOOKUP, hash)? else {
+            return Ok(None);
+        };
         if v.len() != 12 {
             return Err(corrupt(tables::TRANSACTION_LOOKUP, "expected 12 bytes"));
         }
@@ -437,7 +522,9 @@ impl<'db> Reader<'db> {
 
     /// Latest state of an account.
     pub fn account(&self, address: Address) -> StorageResult<Option<AccountInfo>> {
-        self.get(tables::PLAIN_ACCOUNT_STATE, address)?.map(|v| decode_account(&v)).transpose()
+        self.get(tables::PLAIN_ACCOUNT_STATE, address)?
+            .map(|v| decode_account(&v))
+            .transpose()
     }
 
     /// Latest value of a storage slot.
@@ -455,8 +542,15 @@ impl<'db> Reader<'db> {
 
     /// The account as it was before block `number` changed it, if block `number` changed it:
     /// `Some(None)` means it did not exist then.
-    pub fn account_before(&self, number: u64, address: Address) -> StorageResult<Option<Option<AccountInfo>>> {
-        match self.get(tables::ACCOUNT_CHANGE_SETS, account_change_key(number, &address))? {
+    pub fn account_before(
+        &self,
+        number: u64,
+        address: Address,
+    ) -> StorageResult<Option<Option<AccountInfo>>> {
+        match self.get(
+            tables::ACCOUNT_CHANGE_SETS,
+            account_change_key(number, &address),
+        )? {
             None => Ok(None),
             Some(v) if v.is_empty() => Ok(Some(None)),
             Some(v) => decode_account(&v).map(|a| Some(Some(a))),
@@ -464,9 +558,17 @@ impl<'db> Reader<'db> {
     }
 
     /// The slot's value before block `number` changed it, if it did.
-    pub fn storage_before(&self, number: u64, address: Address, slot: U256) -> StorageResult<Option<U256>> {
+    pub fn storage_before(
+        &self,
+        number: u64,
+        address: Address,
+        slot: U256,
+    ) -> StorageResult<Option<U256>> {
         Ok(self
-            .get(tables::STORAGE_CHANGE_SETS, storage_change_key(number, &address, &slot))?
+            .get(
+                tables::STORAGE_CHANGE_SETS,
+                storage_change_key(number, &address, &slot),
+            )?
             .map(|v| U256::from_be_slice(&v)))
     }
 
@@ -491,19 +593,24 @@ impl<'db> Reader<'db> {
                 }
                 match sk[..20].cmp(address.as_slice()) {
                     std::cmp::Ordering::Less => {
-                        return Err(corrupt(tables::PLAIN_STORAGE_STATE, "storage of a missing account"));
+                        return Err(corrupt(
+                            tables::PLAIN_STORAGE_STATE,
+                            "storage of a missing account",
+                        ));
                     }
                     std::cmp::Ordering::Greater => break,
                     std::cmp::Ordering::Equal => {
-                        let Some(Ok((sk, sv))) = slots_iter.next() else { break };
+                        let Some(Ok((sk, sv))) = slots_iter.next() else {
+                            break;
+                        };
                         slots.push((U256::from_be_slice(&sk[20..]), U256::from_be_slice(&sv)));
                     }
                 }
             }
-            if let Some(Err(_)) = slots_iter.peek() {
-                if let Some(Err(e)) = slots_iter.next() {
-                    return Err(e.into());
-                }
+            if let Some(Err(_)) = slots_iter.peek()
+                && let Some(Err(e)) = slots_iter.next()
+            {
+                return Err(e.into());
             }
             f(address, info, slots);
         }
@@ -523,7 +630,11 @@ pub struct StateAt<'r, 'db> {
 impl<'r, 'db> StateAt<'r, 'db> {
     /// State at the end of block `at` (`at <= head`).
     pub fn new(reader: &'r Reader<'db>, head: u64, at: u64) -> Self {
-        Self { reader, head, at: at.min(head) }
+        Self {
+            reader,
+            head,
+            at: at.min(head),
+        }
     }
 }
 
@@ -531,11 +642,14 @@ fn state_err(e: StorageError) -> StateError {
     StateError(e.to_string())
 }
 
-
 impl StateView for StateAt<'_, '_> {
     fn account(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
         for number in self.at + 1..=self.head {
-            if let Some(before) = self.reader.account_before(number, address).map_err(state_err)? {
+            if let Some(before) = self
+                .reader
+                .account_before(number, address)
+                .map_err(state_err)?
+            {
                 return Ok(before);
             }
         }
@@ -544,7 +658,11 @@ impl StateView for StateAt<'_, '_> {
 
     fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
         for number in self.at + 1..=self.head {
-            if let Some(before) = self.reader.storage_before(number, address, slot).map_err(state_err)? {
+            if let Some(before) = self
+                .reader
+                .storage_before(number, address, slot)
+                .map_err(state_err)?
+            {
                 return Ok(before);
             }
         }
@@ -552,7 +670,11 @@ impl StateView for StateAt<'_, '_> {
     }
 
     fn code(&self, code_hash: B256) -> Result<Option<Bytecode>, StateError> {
-        Ok(self.reader.code(code_hash).map_err(state_err)?.map(Bytecode::new_raw))
+        Ok(self
+            .reader
+            .code(code_hash)
+            .map_err(state_err)?
+            .map(Bytecode::new_raw))
     }
 
     fn block_hash(&self, number: u64) -> Result<B256, StateError> {
@@ -560,6 +682,10 @@ impl StateView for StateAt<'_, '_> {
         if number > self.at {
             return Ok(B256::ZERO);
         }
-        Ok(self.reader.block_hash(number).map_err(state_err)?.unwrap_or_default())
+        Ok(self
+            .reader
+            .block_hash(number)
+            .map_err(state_err)?
+            .unwrap_or_default())
     }
 }

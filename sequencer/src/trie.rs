@@ -84,12 +84,16 @@ fn hex_prefix(path: &[u8], leaf: bool) -> Vec<u8> {
 }
 
 fn empty_branch() -> Box<[Node; 16]> {
-    Box::new(Default::default())
+    Box::default()
 }
 
 fn encode_list(payload: Vec<u8>) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 4);
-    Header { list: true, payload_length: payload.len() }.encode(&mut out);
+    Header {
+        list: true,
+        payload_length: payload.len(),
+    }
+    .encode(&mut out);
     out.extend_from_slice(&payload);
     out
 }
@@ -110,14 +114,22 @@ impl Node {
     }
 
     fn leaf(path: Vec<u8>, value: Vec<u8>) -> Node {
-        Node::Leaf { path, value, cache: None }
+        Node::Leaf {
+            path,
+            value,
+            cache: None,
+        }
     }
 
     fn extension(path: Vec<u8>, child: Node) -> Node {
         if path.is_empty() {
             return child;
         }
-        Node::Extension { path, child: Box::new(child), cache: None }
+        Node::Extension {
+            path,
+            child: Box::new(child),
+            cache: None,
+        }
     }
 
     /// Inserts `value` at `path`; returns whether a new key was added.
@@ -127,7 +139,11 @@ impl Node {
                 *self = Node::leaf(path.to_vec(), value);
                 true
             }
-            Node::Leaf { path: lp, value: lv, cache } => {
+            Node::Leaf {
+                path: lp,
+                value: lv,
+                cache,
+            } => {
                 if lp.as_slice() == path {
                     *lv = value;
                     *cache = None;
@@ -147,13 +163,22 @@ impl Node {
                 if path.len() == common {
                     branch_value = Some(value);
                 } else {
-                    children[path[common] as usize] = Node::leaf(path[common + 1..].to_vec(), value);
+                    children[path[common] as usize] =
+                        Node::leaf(path[common + 1..].to_vec(), value);
                 }
-                let branch = Node::Branch { children, value: branch_value, cache: None };
+                let branch = Node::Branch {
+                    children,
+                    value: branch_value,
+                    cache: None,
+                };
                 *self = Node::extension(path[..common].to_vec(), branch);
                 true
             }
-            Node::Extension { path: ep, child, cache } => {
+            Node::Extension {
+                path: ep,
+                child,
+                cache,
+            } => {
                 let common = common_prefix(ep, path);
                 if common == ep.len() {
                     *cache = None;
@@ -164,12 +189,20 @@ impl Node {
                 let old_child = std::mem::take(child.as_mut());
                 let slot = ep[common] as usize;
                 children[slot] = Node::extension(ep[common + 1..].to_vec(), old_child);
-                let mut branch = Node::Branch { children, value: None, cache: None };
+                let mut branch = Node::Branch {
+                    children,
+                    value: None,
+                    cache: None,
+                };
                 branch.insert(&path[common..], value);
                 *self = Node::extension(ep[..common].to_vec(), branch);
                 true
             }
-            Node::Branch { children, value: bv, cache } => {
+            Node::Branch {
+                children,
+                value: bv,
+                cache,
+            } => {
                 *cache = None;
                 match path.split_first() {
                     None => bv.replace(value).is_none(),
@@ -190,7 +223,11 @@ impl Node {
                 }
                 false
             }
-            Node::Extension { path: ep, child, cache } => {
+            Node::Extension {
+                path: ep,
+                child,
+                cache,
+            } => {
                 if !path.starts_with(ep) {
                     return false;
                 }
@@ -200,7 +237,11 @@ impl Node {
                 }
                 removed
             }
-            Node::Branch { children, value, cache } => {
+            Node::Branch {
+                children,
+                value,
+                cache,
+            } => {
                 let removed = match path.split_first() {
                     None => value.take().is_some(),
                     Some((first, rest)) => children[*first as usize].remove(rest),
@@ -225,23 +266,33 @@ impl Node {
                 let child = std::mem::take(child.as_mut());
                 *self = match child {
                     Node::Empty => Node::Empty,
-                    Node::Leaf { path: cp, value, .. } => Node::leaf(concat(&path, &cp), value),
-                    Node::Extension { path: cp, child, .. } => Node::extension(concat(&path, &cp), *child),
+                    Node::Leaf {
+                        path: cp, value, ..
+                    } => Node::leaf(concat(&path, &cp), value),
+                    Node::Extension {
+                        path: cp, child, ..
+                    } => Node::extension(concat(&path, &cp), *child),
                     branch @ Node::Branch { .. } => Node::extension(path, branch),
                 };
             }
-            Node::Branch { children, value, .. } => {
+            Node::Branch {
+                children, value, ..
+            } => {
                 let mut live = children.iter().enumerate().filter(|(_, c)| !c.is_empty());
                 let first = live.next().map(|(i, _)| i);
                 let more = live.next().is_some();
                 match (first, more, value.is_some()) {
                     (None, _, false) => *self = Node::Empty,
-                    (None, _, true) => *self = Node::leaf(Vec::new(), value.take().unwrap_or_default()),
+                    (None, _, true) => {
+                        *self = Node::leaf(Vec::new(), value.take().unwrap_or_default())
+                    }
                     (Some(i), false, false) => {
                         let child = std::mem::take(&mut children[i]);
                         let nibble = [i as u8];
                         *self = match child {
-                            Node::Leaf { path, value, .. } => Node::leaf(concat(&nibble, &path), value),
+                            Node::Leaf { path, value, .. } => {
+                                Node::leaf(concat(&nibble, &path), value)
+                            }
                             Node::Extension { path, child, .. } => {
                                 Node::extension(concat(&nibble, &path), *child)
                             }
@@ -258,11 +309,17 @@ impl Node {
     fn get(&self, path: &[u8]) -> Option<&[u8]> {
         match self {
             Node::Empty => None,
-            Node::Leaf { path: lp, value, .. } => (lp.as_slice() == path).then_some(value.as_slice()),
-            Node::Extension { path: ep, child, .. } => {
-                path.strip_prefix(ep.as_slice()).and_then(|rest| child.get(rest))
-            }
-            Node::Branch { children, value, .. } => match path.split_first() {
+            Node::Leaf {
+                path: lp, value, ..
+            } => (lp.as_slice() == path).then_some(value.as_slice()),
+            Node::Extension {
+                path: ep, child, ..
+            } => path
+                .strip_prefix(ep.as_slice())
+                .and_then(|rest| child.get(rest)),
+            Node::Branch {
+                children, value, ..
+            } => match path.split_first() {
                 None => value.as_deref(),
                 Some((first, rest)) => children[*first as usize].get(rest),
             },
@@ -273,7 +330,9 @@ impl Node {
     /// `depth` lets the top of the trie hash its subtrees on several threads.
     fn reference(&mut self, depth: usize) -> NodeRef {
         match self {
-            Node::Empty => NodeRef { bytes: vec![EMPTY_STRING_CODE] },
+            Node::Empty => NodeRef {
+                bytes: vec![EMPTY_STRING_CODE],
+            },
             Node::Leaf { path, value, cache } => cache
                 .get_or_insert_with(|| {
                     let mut payload = Vec::with_capacity(path.len() / 2 + value.len() + 8);
@@ -292,15 +351,25 @@ impl Node {
                 payload.extend_from_slice(&child_ref.bytes);
                 cache.insert(node_ref(encode_list(payload))).clone()
             }
-            Node::Branch { children, value, cache } => {
+            Node::Branch {
+                children,
+                value,
+                cache,
+            } => {
                 if let Some(c) = cache {
                     return c.clone();
                 }
                 let refs: Vec<NodeRef> = if depth < 2 {
                     use rayon::prelude::*;
-                    children.par_iter_mut().map(|c| c.reference(depth + 1)).collect()
+                    children
+                        .par_iter_mut()
+                        .map(|c| c.reference(depth + 1))
+                        .collect()
                 } else {
-                    children.iter_mut().map(|c| c.reference(depth + 1)).collect()
+                    children
+                        .iter_mut()
+                        .map(|c| c.reference(depth + 1))
+                        .collect()
                 };
                 let mut payload = Vec::with_capacity(16 * 33 + 8);
                 for r in &refs {
@@ -441,8 +510,13 @@ mod tests {
     }
 
     fn trie_tests_dir() -> std::path::PathBuf {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/ethereum-tests/TrieTests");
-        assert!(dir.is_dir(), "ethereum/tests TrieTests not found at {}", dir.display());
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/ethereum-tests/TrieTests");
+        assert!(
+            dir.is_dir(),
+            "ethereum/tests TrieTests not found at {}",
+            dir.display()
+        );
         dir
     }
 
@@ -458,8 +532,11 @@ mod tests {
             ("hex_encoded_securetrie_test.json", true),
         ] {
             let path = trie_tests_dir().join(file);
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            let cases: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let cases: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&text).unwrap();
             for (name, case) in cases {
                 let mut trie = Trie::new();
                 let ops: Vec<(String, Option<Vec<u8>>)> = match &case["in"] {
@@ -467,9 +544,10 @@ mod tests {
                         .iter()
                         .map(|kv| (kv[0].as_str().unwrap().to_string(), decode_value(&kv[1])))
                         .collect(),
-                    serde_json::Value::Object(map) => {
-                        map.iter().map(|(k, v)| (k.clone(), decode_value(v))).collect()
-                    }
+                    serde_json::Value::Object(map) => map
+                        .iter()
+                        .map(|(k, v)| (k.clone(), decode_value(v)))
+                        .collect(),
                     other => panic!("{file}/{name}: unexpected input {other}"),
                 };
                 for (key, value) in ops {

@@ -78,7 +78,9 @@ pub enum TxError {
         fee_cap: u128,
     },
     /// Fee cap below the base fee of the next block.
-    #[error("max fee per gas less than block base fee: address {sender}, maxFeePerGas: {fee_cap}, baseFee: {base_fee}")]
+    #[error(
+        "max fee per gas less than block base fee: address {sender}, maxFeePerGas: {fee_cap}, baseFee: {base_fee}"
+    )]
     FeeCapTooLow {
         /// Sender.
         sender: Address,
@@ -127,7 +129,9 @@ impl TxError {
 pub fn recover_sender(tx: &TxEnvelope) -> Result<Address, TxError> {
     let sig = tx.signature();
     if sig.s() > SECP256K1N_HALF {
-        return Err(TxError::InvalidSender("signature s value is too high (EIP-2)".into()));
+        return Err(TxError::InvalidSender(
+            "signature s value is too high (EIP-2)".into(),
+        ));
     }
     let recid = RecoveryId::try_from(i32::from(sig.v()))
         .map_err(|e| TxError::InvalidSender(e.to_string()))?;
@@ -137,7 +141,9 @@ pub fn recover_sender(tx: &TxEnvelope) -> Result<Address, TxError> {
     let sig = RecoverableSignature::from_compact(&compact, recid)
         .map_err(|e| TxError::InvalidSender(e.to_string()))?;
     let msg = Message::from_digest(tx.signature_hash().0);
-    let key = SECP256K1.recover_ecdsa(msg, &sig).map_err(|e| TxError::InvalidSender(e.to_string()))?;
+    let key = SECP256K1
+        .recover_ecdsa(msg, &sig)
+        .map_err(|e| TxError::InvalidSender(e.to_string()))?;
     let hash = keccak256(&key.serialize_uncompressed()[1..]);
     Ok(Address::from_slice(&hash[12..]))
 }
@@ -173,7 +179,10 @@ pub struct ValidationContext {
 /// Decodes and checks a raw transaction; returns it with its recovered sender.
 pub fn validate_raw(raw: &[u8], ctx: &ValidationContext) -> Result<Recovered<TxEnvelope>, TxError> {
     if raw.len() > MAX_TX_SIZE {
-        return Err(TxError::Oversized { size: raw.len(), limit: MAX_TX_SIZE });
+        return Err(TxError::Oversized {
+            size: raw.len(),
+            limit: MAX_TX_SIZE,
+        });
     }
     if raw.is_empty() {
         return Err(TxError::Decode("empty transaction data".into()));
@@ -181,38 +190,70 @@ pub fn validate_raw(raw: &[u8], ctx: &ValidationContext) -> Result<Recovered<TxE
     let mut buf = raw;
     let tx = TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Decode(e.to_string()))?;
     if !buf.is_empty() {
-        return Err(TxError::Decode(format!("{} trailing bytes after transaction", buf.len())));
+        return Err(TxError::Decode(format!(
+            "{} trailing bytes after transaction",
+            buf.len()
+        )));
     }
     match tx.ty() {
-        3 => return Err(TxError::UnsupportedType { ty: 3, name: "EIP-4844 blob" }),
-        4 => return Err(TxError::UnsupportedType { ty: 4, name: "EIP-7702 set-code" }),
+        3 => {
+            return Err(TxError::UnsupportedType {
+                ty: 3,
+                name: "EIP-4844 blob",
+            });
+        }
+        4 => {
+            return Err(TxError::UnsupportedType {
+                ty: 4,
+                name: "EIP-7702 set-code",
+            });
+        }
         _ => {}
     }
     // Pre-EIP-155 legacy transactions (no chain id) stay accepted, as anvil and geth --dev do,
     // because deterministic deployers (e.g. the CREATE2 factory) rely on them.
-    if let Some(have) = tx.chain_id() {
-        if have != ctx.chain_id {
-            return Err(TxError::WrongChainId { have, want: ctx.chain_id });
-        }
+    if let Some(have) = tx.chain_id()
+        && have != ctx.chain_id
+    {
+        return Err(TxError::WrongChainId {
+            have,
+            want: ctx.chain_id,
+        });
     }
     if tx.gas_limit() > ctx.block_gas_limit {
-        return Err(TxError::GasLimit { gas_limit: tx.gas_limit(), block_limit: ctx.block_gas_limit });
+        return Err(TxError::GasLimit {
+            gas_limit: tx.gas_limit(),
+            block_limit: ctx.block_gas_limit,
+        });
     }
     if tx.kind().is_create() && tx.input().len() > MAX_INITCODE_SIZE {
-        return Err(TxError::InitcodeTooLarge { size: tx.input().len(), limit: MAX_INITCODE_SIZE });
+        return Err(TxError::InitcodeTooLarge {
+            size: tx.input().len(),
+            limit: MAX_INITCODE_SIZE,
+        });
     }
     let want = intrinsic_gas(&tx);
     if tx.gas_limit() < want {
-        return Err(TxError::IntrinsicGas { have: tx.gas_limit(), want });
+        return Err(TxError::IntrinsicGas {
+            have: tx.gas_limit(),
+            want,
+        });
     }
-    if let Some(tip) = tx.max_priority_fee_per_gas() {
-        if tip > tx.max_fee_per_gas() {
-            return Err(TxError::TipAboveFeeCap { tip, fee_cap: tx.max_fee_per_gas() });
-        }
+    if let Some(tip) = tx.max_priority_fee_per_gas()
+        && tip > tx.max_fee_per_gas()
+    {
+        return Err(TxError::TipAboveFeeCap {
+            tip,
+            fee_cap: tx.max_fee_per_gas(),
+        });
     }
     let sender = recover_sender(&tx)?;
     if tx.max_fee_per_gas() < u128::from(ctx.base_fee) {
-        return Err(TxError::FeeCapTooLow { sender, fee_cap: tx.max_fee_per_gas(), base_fee: ctx.base_fee });
+        return Err(TxError::FeeCapTooLow {
+            sender,
+            fee_cap: tx.max_fee_per_gas(),
+            base_fee: ctx.base_fee,
+        });
     }
     Ok(Recovered::new_unchecked(tx, sender))
 }
@@ -228,7 +269,11 @@ mod tests {
 
     use super::*;
 
-    const CTX: ValidationContext = ValidationContext { chain_id: 1337, block_gas_limit: 30_000_000, base_fee: 7 };
+    const CTX: ValidationContext = ValidationContext {
+        chain_id: 1337,
+        block_gas_limit: 30_000_000,
+        base_fee: 7,
+    };
 
     fn signed(chain_id: u64) -> (Vec<u8>, Address) {
         let signer = PrivateKeySigner::random();
@@ -244,7 +289,10 @@ mod tests {
             input: Bytes::new(),
         };
         let sig = signer.sign_transaction_sync(&mut tx).unwrap();
-        (TxEnvelope::from(tx.into_signed(sig)).encoded_2718(), signer.address())
+        (
+            TxEnvelope::from(tx.into_signed(sig)).encoded_2718(),
+            signer.address(),
+        )
     }
 
     #[test]
@@ -258,7 +306,13 @@ mod tests {
     #[test]
     fn rejects_wrong_chain() {
         let (raw, _) = signed(1);
-        assert_eq!(validate_raw(&raw, &CTX).unwrap_err(), TxError::WrongChainId { have: 1, want: 1337 });
+        assert_eq!(
+            validate_raw(&raw, &CTX).unwrap_err(),
+            TxError::WrongChainId {
+                have: 1,
+                want: 1337
+            }
+        );
     }
 
     proptest! {

@@ -16,7 +16,12 @@ use serde_json::{Value, json};
 
 /// Dev account `index` of the test mnemonic.
 pub(crate) fn dev_key(index: u32) -> PrivateKeySigner {
-    MnemonicBuilder::<English>::default().phrase(DEV_MNEMONIC).index(index).unwrap().build().unwrap()
+    MnemonicBuilder::<English>::default()
+        .phrase(DEV_MNEMONIC)
+        .index(index)
+        .unwrap()
+        .build()
+        .unwrap()
 }
 
 /// A dev node on an ephemeral port with its own data dir.
@@ -47,7 +52,11 @@ impl TestNode {
     pub(crate) async fn start(datadir: &Path) -> Self {
         let running = start_node(&config(datadir, 50)).await.expect("node starts");
         let url = running.rpc.http_url();
-        Self { running: Some(running), url, client: reqwest::Client::new() }
+        Self {
+            running: Some(running),
+            url,
+            client: reqwest::Client::new(),
+        }
     }
 
     pub(crate) async fn stop(mut self) {
@@ -59,7 +68,15 @@ impl TestNode {
     /// The full JSON-RPC response object.
     pub(crate) async fn request(&self, method: &str, params: Value) -> Value {
         let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-        self.client.post(&self.url).json(&body).send().await.unwrap().json().await.unwrap()
+        self.client
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// The result, panicking on an error response.
@@ -81,12 +98,21 @@ impl TestNode {
     }
 
     pub(crate) async fn nonce(&self, address: Address) -> u64 {
-        let n = self.call("eth_getTransactionCount", json!([address, "pending"])).await;
+        let n = self
+            .call("eth_getTransactionCount", json!([address, "pending"]))
+            .await;
         u64::from_str_radix(n.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
     }
 
     /// Signs an EIP-1559 transaction from `signer` with an explicit nonce.
-    pub(crate) fn sign(signer: &PrivateKeySigner, nonce: u64, to: TxKind, value: U256, input: Bytes, gas: u64) -> Bytes {
+    pub(crate) fn sign(
+        signer: &PrivateKeySigner,
+        nonce: u64,
+        to: TxKind,
+        value: U256,
+        input: Bytes,
+        gas: u64,
+    ) -> Bytes {
         let mut tx = TxEip1559 {
             chain_id: 1337,
             nonce,
@@ -110,7 +136,8 @@ impl TestNode {
 
 /// A tiny contract (raw bytecode): any call with data stores the first word in slot 0, emits
 /// it as LOG1 with topic 0xaa and returns it; a call without data reverts.
-pub(crate) const STORE_AND_LOG_RUNTIME: &str = "3615601b576000358060005560005260aa60206000a160206000f35b60006000fd";
+pub(crate) const STORE_AND_LOG_RUNTIME: &str =
+    "3615601b576000358060005560005260aa60206000a160206000f35b60006000fd";
 
 /// Init code deploying [`STORE_AND_LOG_RUNTIME`].
 pub(crate) fn store_and_log_initcode() -> Bytes {

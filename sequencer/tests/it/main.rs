@@ -4,5 +4,3 @@
 mod harness;
 mod node;
 mod schema;
-
-

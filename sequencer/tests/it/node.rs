@@ -17,73 +17,143 @@ async fn transfer_contract_logs_history_and_restart() {
     assert_eq!(accounts.as_array().unwrap().len(), 10);
 
     // A transfer, acknowledged with its receipt.
-    let raw = TestNode::sign(&alice, 0, TxKind::Call(bob), U256::from(10u64.pow(18)), Bytes::new(), 21_000);
+    let raw = TestNode::sign(
+        &alice,
+        0,
+        TxKind::Call(bob),
+        U256::from(10u64.pow(18)),
+        Bytes::new(),
+        21_000,
+    );
     let receipt = node.send_sync(&raw).await;
     assert_eq!(receipt["status"], json!("0x1"));
     assert_eq!(quantity(&receipt["gasUsed"]), 21_000);
     let first_block = quantity(&receipt["blockNumber"]);
     let balance = node.call("eth_getBalance", json!([bob, "latest"])).await;
-    let bob_balance = U256::from_str_radix(balance.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    assert_eq!(bob_balance, U256::from(10_001u64) * U256::from(10u64.pow(18)));
+    let bob_balance =
+        U256::from_str_radix(balance.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(
+        bob_balance,
+        U256::from(10_001u64) * U256::from(10u64.pow(18))
+    );
 
     // State as of genesis is still served (change sets).
     let genesis_balance = node.call("eth_getBalance", json!([bob, "0x0"])).await;
-    let genesis_balance = U256::from_str_radix(genesis_balance.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    assert_eq!(genesis_balance, U256::from(10_000u64) * U256::from(10u64.pow(18)));
+    let genesis_balance = U256::from_str_radix(
+        genesis_balance.as_str().unwrap().trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    assert_eq!(
+        genesis_balance,
+        U256::from(10_000u64) * U256::from(10u64.pow(18))
+    );
 
     // Deploy the store-and-log contract and call it.
-    let deploy = TestNode::sign(&alice, 1, TxKind::Create, U256::ZERO, store_and_log_initcode(), 200_000);
+    let deploy = TestNode::sign(
+        &alice,
+        1,
+        TxKind::Create,
+        U256::ZERO,
+        store_and_log_initcode(),
+        200_000,
+    );
     let receipt = node.send_sync(&deploy).await;
     assert_eq!(receipt["status"], json!("0x1"), "{receipt}");
     let contract: Address = serde_json::from_value(receipt["contractAddress"].clone()).unwrap();
     assert_eq!(contract, alice.address().create(1));
     let code = node.call("eth_getCode", json!([contract, "latest"])).await;
-    assert_eq!(code, json!(format!("0x{}", crate::harness::STORE_AND_LOG_RUNTIME)));
+    assert_eq!(
+        code,
+        json!(format!("0x{}", crate::harness::STORE_AND_LOG_RUNTIME))
+    );
 
     let word = B256::with_last_byte(42);
-    let invoke = TestNode::sign(&alice, 2, TxKind::Call(contract), U256::ZERO, Bytes::from(word.to_vec()), 100_000);
+    let invoke = TestNode::sign(
+        &alice,
+        2,
+        TxKind::Call(contract),
+        U256::ZERO,
+        Bytes::from(word.to_vec()),
+        100_000,
+    );
     let receipt = node.send_sync(&invoke).await;
     assert_eq!(receipt["status"], json!("0x1"));
     let logs = receipt["logs"].as_array().unwrap();
     assert_eq!(logs.len(), 1);
     assert_eq!(logs[0]["data"], json!(word));
     assert_eq!(logs[0]["topics"][0], json!(B256::with_last_byte(0xaa)));
-    let slot = node.call("eth_getStorageAt", json!([contract, "0x0", "latest"])).await;
+    let slot = node
+        .call("eth_getStorageAt", json!([contract, "0x0", "latest"]))
+        .await;
     assert_eq!(slot, json!(word));
     let found = node
-        .call("eth_getLogs", json!([{ "fromBlock": "0x0", "toBlock": "latest", "address": contract }]))
+        .call(
+            "eth_getLogs",
+            json!([{ "fromBlock": "0x0", "toBlock": "latest", "address": contract }]),
+        )
         .await;
     assert_eq!(found.as_array().unwrap().len(), 1);
 
     // eth_call returns the word; a call without data reverts with code 3.
-    let out = node.call("eth_call", json!([{ "to": contract, "data": word }, "latest"])).await;
+    let out = node
+        .call(
+            "eth_call",
+            json!([{ "to": contract, "data": word }, "latest"]),
+        )
+        .await;
     assert_eq!(out, json!(word));
-    let err = node.error("eth_call", json!([{ "to": contract }, "latest"])).await;
+    let err = node
+        .error("eth_call", json!([{ "to": contract }, "latest"]))
+        .await;
     assert_eq!(err["code"], json!(3), "{err}");
-    let gas = node.call("eth_estimateGas", json!([{ "from": alice.address(), "to": contract, "data": word }])).await;
+    let gas = node
+        .call(
+            "eth_estimateGas",
+            json!([{ "from": alice.address(), "to": contract, "data": word }]),
+        )
+        .await;
     assert!(quantity(&gas) > 21_000);
 
     // Pool errors are geth's.
     let err = node.error("eth_sendRawTransaction", json!([raw])).await;
-    assert!(err["message"].as_str().unwrap().contains("nonce too low"), "{err}");
-    let err = node.error("eth_sendRawTransaction", json!(["0xdeadbeef"])).await;
+    assert!(
+        err["message"].as_str().unwrap().contains("nonce too low"),
+        "{err}"
+    );
+    let err = node
+        .error("eth_sendRawTransaction", json!(["0xdeadbeef"]))
+        .await;
     assert!(err["code"].as_i64().unwrap() < 0, "{err}");
     let err = node.error("eth_unknownMethod", json!([])).await;
     assert_eq!(err["code"], json!(-32601));
 
     // Restart on the same data dir: same head, same block, same receipt, state root verified.
-    let head = node.call("eth_getBlockByNumber", json!(["latest", false])).await;
+    let head = node
+        .call("eth_getBlockByNumber", json!(["latest", false]))
+        .await;
     let tx_hash = receipt["transactionHash"].clone();
     node.stop().await;
     let node = TestNode::start(dir.path()).await;
-    let again = node.call("eth_getBlockByNumber", json!(["latest", false])).await;
+    let again = node
+        .call("eth_getBlockByNumber", json!(["latest", false]))
+        .await;
     assert_eq!(again["hash"], head["hash"]);
     assert_eq!(again["stateRoot"], head["stateRoot"]);
-    let receipt_again = node.call("eth_getTransactionReceipt", json!([tx_hash])).await;
+    let receipt_again = node
+        .call("eth_getTransactionReceipt", json!([tx_hash]))
+        .await;
     assert_eq!(receipt_again, receipt);
     assert!(first_block >= 1);
     // The chain continues after the restart.
-    let raw = TestNode::sign(&alice, 3, TxKind::Call(bob), U256::from(1), Bytes::new(), 21_000);
+    let raw = TestNode::sign(
+        &alice,
+        3,
+        TxKind::Call(bob),
+        U256::from(1),
+        Bytes::new(),
+        21_000,
+    );
     let r = node.send_sync(&raw).await;
     assert_eq!(quantity(&r["blockNumber"]), quantity(&head["number"]) + 1);
     node.stop().await;
@@ -98,7 +168,14 @@ async fn many_senders_many_blocks() {
     for account in 0..5 {
         let key = dev_key(account);
         for nonce in 0..20 {
-            let raw = TestNode::sign(&key, nonce, TxKind::Call(bob), U256::from(1), Bytes::new(), 21_000);
+            let raw = TestNode::sign(
+                &key,
+                nonce,
+                TxKind::Call(bob),
+                U256::from(1),
+                Bytes::new(),
+                21_000,
+            );
             let hash = node.call("eth_sendRawTransaction", json!([raw])).await;
             sent.push(hash);
         }
@@ -110,7 +187,10 @@ async fn many_senders_many_blocks() {
         if status["pending"] == json!("0x0") && status["queued"] == json!("0x0") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "pool did not drain: {status}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pool did not drain: {status}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     for hash in &sent {
