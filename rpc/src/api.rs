@@ -202,7 +202,8 @@ pub trait EthPubSubApi {
         unsubscribe = "unsubscribe",
         item = serde_json::Value
     )]
-    async fn subscribe(&self, kind: SubscriptionKind, params: Option<Params>) -> SubscriptionResult;
+    async fn subscribe(&self, kind: SubscriptionKind, params: Option<Params>)
+    -> SubscriptionResult;
 }
 
 /// `net_` methods.
@@ -240,11 +241,12 @@ pub trait TxPoolApi {
     #[method(name = "status")]
     fn status(&self) -> Result<TxpoolStatus>;
 
-    /// Every pooled transaction: pending/queued -> sender -> nonce -> transaction.
-    #[method(name = "content")]
+    /// Every pooled transaction: pending/queued -> sender -> nonce -> transaction. Runs on the
+    /// blocking pool: it copies the whole pool.
+    #[method(name = "content", blocking)]
     fn content(&self) -> Result<TxpoolContent>;
 
     /// The pooled transactions of one sender: pending/queued -> nonce -> transaction.
-    #[method(name = "contentFrom")]
+    #[method(name = "contentFrom", blocking)]
     fn content_from(&self, address: Address) -> Result<TxpoolContentFrom>;
 }

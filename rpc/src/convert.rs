@@ -45,8 +45,16 @@ pub(crate) fn rpc_block(block: &BlockData, full: bool) -> Block {
     };
     // An L2 block has no validator withdrawals; the list is present (empty) exactly when the
     // header commits to one, as after Shanghai on L1.
-    let withdrawals = block.header.withdrawals_root.map(|_| Withdrawals::default());
-    Block { header: rpc_header(block), uncles: Vec::new(), transactions, withdrawals }
+    let withdrawals = block
+        .header
+        .withdrawals_root
+        .map(|_| Withdrawals::default());
+    Block {
+        header: rpc_header(block),
+        uncles: Vec::new(),
+        transactions,
+        withdrawals,
+    }
 }
 
 /// RPC object of the mined transaction at `index` of `block`.
@@ -74,7 +82,10 @@ pub(crate) fn rpc_transaction(
 pub(crate) fn rpc_pool_transaction(tx: &Recovered<TxEnvelope>) -> Transaction {
     Transaction::from_transaction(
         tx.clone(),
-        TransactionInfo { hash: Some(*tx.tx_hash()), ..TransactionInfo::default() },
+        TransactionInfo {
+            hash: Some(*tx.tx_hash()),
+            ..TransactionInfo::default()
+        },
     )
 }
 
@@ -88,7 +99,14 @@ pub(crate) fn rpc_receipts(
     let mut first_log_index = 0;
     let mut out = Vec::with_capacity(receipts.len());
     for (index, (tx, receipt)) in block.transactions.iter().zip(receipts).enumerate() {
-        out.push(rpc_receipt(block, tx, receipt, index, previous_cumulative, first_log_index));
+        out.push(rpc_receipt(
+            block,
+            tx,
+            receipt,
+            index,
+            previous_cumulative,
+            first_log_index,
+        ));
         previous_cumulative = receipt.cumulative_gas_used();
         first_log_index += receipt.logs().len() as u64;
     }
@@ -105,10 +123,21 @@ pub(crate) fn rpc_receipt_at(
     let (Some(tx), Some(receipt)) = (block.transactions.get(index), receipts.get(index)) else {
         return Ok(None);
     };
-    let previous_cumulative =
-        index.checked_sub(1).map_or(0, |prev| receipts[prev].cumulative_gas_used());
-    let first_log_index = receipts[..index].iter().map(|r| r.logs().len() as u64).sum();
-    Ok(Some(rpc_receipt(block, tx, receipt, index, previous_cumulative, first_log_index)))
+    let previous_cumulative = index
+        .checked_sub(1)
+        .map_or(0, |prev| receipts[prev].cumulative_gas_used());
+    let first_log_index = receipts[..index]
+        .iter()
+        .map(|r| r.logs().len() as u64)
+        .sum();
+    Ok(Some(rpc_receipt(
+        block,
+        tx,
+        receipt,
+        index,
+        previous_cumulative,
+        first_log_index,
+    )))
 }
 
 fn check_receipt_count(block: &BlockData, receipts: &[ReceiptEnvelope]) -> Result<()> {
@@ -147,7 +176,9 @@ fn rpc_receipt(
         transaction_index: Some(index as u64),
         block_hash: Some(meta.block_hash),
         block_number: Some(meta.block_number),
-        gas_used: receipt.cumulative_gas_used().saturating_sub(previous_cumulative),
+        gas_used: receipt
+            .cumulative_gas_used()
+            .saturating_sub(previous_cumulative),
         effective_gas_price: tx.effective_gas_price(header.base_fee_per_gas),
         blob_gas_used: None,
         blob_gas_price: None,

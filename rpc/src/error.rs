@@ -221,7 +221,9 @@ mod tests {
     #[test]
     fn revert_with_error_string_carries_the_reason() {
         let output = Bytes::from(Revert::from("nope").abi_encode());
-        let obj = ErrorObjectOwned::from(RpcError::Reverted { output: output.clone() });
+        let obj = ErrorObjectOwned::from(RpcError::Reverted {
+            output: output.clone(),
+        });
         assert_eq!(obj.code(), 3);
         assert_eq!(obj.message(), "execution reverted: nope");
         let data: Bytes = serde_json::from_str(obj.data().unwrap().get()).unwrap();
@@ -239,7 +241,9 @@ mod tests {
 
     #[test]
     fn empty_revert_has_data() {
-        let obj = ErrorObjectOwned::from(RpcError::Reverted { output: Bytes::new() });
+        let obj = ErrorObjectOwned::from(RpcError::Reverted {
+            output: Bytes::new(),
+        });
         assert_eq!(obj.message(), "execution reverted");
         assert_eq!(obj.data().unwrap().get(), "\"0x\"");
     }
@@ -252,13 +256,23 @@ mod tests {
         }
         .into();
         let obj = ErrorObjectOwned::from(rejected);
-        assert_eq!((obj.code(), obj.message()), (-32000, "nonce too low: next nonce 7, tx nonce 5"));
+        assert_eq!(
+            (obj.code(), obj.message()),
+            (-32000, "nonce too low: next nonce 7, tx nonce 5")
+        );
 
-        let unavailable: RpcError =
-            BackendError::StateUnavailable { requested: 1, oldest: 5, head: 9 }.into();
+        let unavailable: RpcError = BackendError::StateUnavailable {
+            requested: 1,
+            oldest: 5,
+            head: 9,
+        }
+        .into();
         let obj = ErrorObjectOwned::from(unavailable);
         assert_eq!(obj.code(), -32000);
-        assert_eq!(obj.message(), "state for block 1 is not available (available: 5..=9)");
+        assert_eq!(
+            obj.message(),
+            "state for block 1 is not available (available: 5..=9)"
+        );
 
         let internal: RpcError = BackendError::Internal("disk on fire".into()).into();
         assert_eq!(ErrorObjectOwned::from(internal).code(), -32603);
@@ -267,7 +281,10 @@ mod tests {
     #[test]
     fn sync_timeout_carries_hash() {
         let hash = B256::repeat_byte(0xab);
-        let obj = ErrorObjectOwned::from(RpcError::TxSyncTimeout { hash, timeout_ms: 5000 });
+        let obj = ErrorObjectOwned::from(RpcError::TxSyncTimeout {
+            hash,
+            timeout_ms: 5000,
+        });
         assert_eq!(obj.code(), 4);
         assert!(obj.message().contains("5000ms"));
         assert_eq!(obj.data().unwrap().get(), format!("\"{hash}\""));

@@ -100,11 +100,16 @@ fn succeeds(
 
 /// The most gas the sender can pay for at the request's fee cap, after the value it sends.
 fn fee_allowance(backend: &dyn EthBackend, request: &TransactionRequest, at: u64) -> Result<u64> {
-    let fee_cap = request.max_fee_per_gas.or(request.gas_price).unwrap_or_default();
+    let fee_cap = request
+        .max_fee_per_gas
+        .or(request.gas_price)
+        .unwrap_or_default();
     let (Some(from), true) = (request.from, fee_cap > 0) else {
         return Ok(u64::MAX);
     };
-    let balance = backend.account(from, at)?.map_or(U256::ZERO, |account| account.balance);
+    let balance = backend
+        .account(from, at)?
+        .map_or(U256::ZERO, |account| account.balance);
     let value = request.value.unwrap_or_default();
     let Some(available) = balance.checked_sub(value) else {
         return Err(RpcError::InsufficientFundsForTransfer);

@@ -41,7 +41,9 @@ fn reject_state_overrides(overrides: Option<&serde_json::Value>) -> Result<()> {
     match overrides {
         None | Some(serde_json::Value::Null) => Ok(()),
         Some(serde_json::Value::Object(map)) if map.is_empty() => Ok(()),
-        Some(_) => Err(RpcError::InvalidParams("state overrides are not supported".to_owned())),
+        Some(_) => Err(RpcError::InvalidParams(
+            "state overrides are not supported".to_owned(),
+        )),
     }
 }
 
@@ -71,7 +73,9 @@ impl EthApiServer for EthApi {
         self.state
             .blocking(move |s| {
                 let at = s.state_block(block)?;
-                Ok(s.backend.account(address, at)?.map_or(U256::ZERO, |account| account.balance))
+                Ok(s.backend
+                    .account(address, at)?
+                    .map_or(U256::ZERO, |account| account.balance))
             })
             .await
     }
@@ -83,7 +87,11 @@ impl EthApiServer for EthApi {
                     return Ok(U64::from(s.backend.pending_nonce(address)?));
                 }
                 let at = s.state_block(block)?;
-                Ok(U64::from(s.backend.account(address, at)?.map_or(0, |account| account.nonce)))
+                Ok(U64::from(
+                    s.backend
+                        .account(address, at)?
+                        .map_or(0, |account| account.nonce),
+                ))
             })
             .await
     }
@@ -122,7 +130,9 @@ impl EthApiServer for EthApi {
             .simulate(move |s| {
                 let at = s.state_block(block)?;
                 let block_gas_limit = s.backend.block_gas_limit();
-                let gas = request.gas.map_or(block_gas_limit, |gas| gas.min(block_gas_limit));
+                let gas = request
+                    .gas
+                    .map_or(block_gas_limit, |gas| gas.min(block_gas_limit));
                 match s.backend.call(&request, at, gas)? {
                     CallOutcome::Success { output, .. } => Ok(output),
                     CallOutcome::Revert { output, .. } => Err(RpcError::Reverted { output }),
@@ -152,7 +162,9 @@ impl EthApiServer for EthApi {
     }
 
     async fn max_priority_fee_per_gas(&self) -> Result<U256> {
-        self.state.blocking(|s| s.oracle.suggest_tip(&*s.backend).map(U256::from)).await
+        self.state
+            .blocking(|s| s.oracle.suggest_tip(&*s.backend).map(U256::from))
+            .await
     }
 
     fn base_fee(&self) -> Result<U256> {
@@ -208,7 +220,9 @@ impl EthApiServer for EthApi {
     }
 
     async fn transaction_by_hash(&self, hash: B256) -> Result<Option<Transaction>> {
-        self.state.blocking(move |s| s.transaction_by_hash(hash)).await
+        self.state
+            .blocking(move |s| s.transaction_by_hash(hash))
+            .await
     }
 
     async fn transaction_by_block_hash_and_index(
@@ -216,7 +230,8 @@ impl EthApiServer for EthApi {
         block_hash: B256,
         index: Index,
     ) -> Result<Option<Transaction>> {
-        self.transaction_in_block(BlockId::from(block_hash), index).await
+        self.transaction_in_block(BlockId::from(block_hash), index)
+            .await
     }
 
     async fn transaction_by_block_number_and_index(
@@ -224,7 +239,8 @@ impl EthApiServer for EthApi {
         number: BlockNumberOrTag,
         index: Index,
     ) -> Result<Option<Transaction>> {
-        self.transaction_in_block(BlockId::Number(number), index).await
+        self.transaction_in_block(BlockId::Number(number), index)
+            .await
     }
 
     async fn transaction_receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>> {
@@ -247,16 +263,20 @@ impl EthApiServer for EthApi {
         &self,
         number: BlockNumberOrTag,
     ) -> Result<Option<U64>> {
-        self.transaction_count_in_block(BlockId::Number(number)).await
+        self.transaction_count_in_block(BlockId::Number(number))
+            .await
     }
 
     async fn block_receipts(&self, block: BlockId) -> Result<Option<Vec<TransactionReceipt>>> {
         self.state
             .blocking(move |s| {
-                let Some(number) = s.block_number_for_id(block)? else { return Ok(None) };
-                let (Some(block), Some(receipts)) =
-                    (s.backend.block_by_number(number)?, s.backend.receipts(number)?)
-                else {
+                let Some(number) = s.block_number_for_id(block)? else {
+                    return Ok(None);
+                };
+                let (Some(block), Some(receipts)) = (
+                    s.backend.block_by_number(number)?,
+                    s.backend.receipts(number)?,
+                ) else {
                     return Ok(None);
                 };
                 rpc_receipts(&block, &receipts).map(Some)
@@ -300,9 +320,14 @@ impl EthApi {
     async fn transaction_in_block(&self, id: BlockId, index: Index) -> Result<Option<Transaction>> {
         self.state
             .blocking(move |s| {
-                let Some(block) = s.block(s.block_number_for_id(id)?)? else { return Ok(None) };
+                let Some(block) = s.block(s.block_number_for_id(id)?)? else {
+                    return Ok(None);
+                };
                 let index = usize::from(index);
-                Ok(block.transactions.get(index).map(|tx| rpc_transaction(&block, tx, index)))
+                Ok(block
+                    .transactions
+                    .get(index)
+                    .map(|tx| rpc_transaction(&block, tx, index)))
             })
             .await
     }
@@ -326,8 +351,10 @@ impl EthApi {
                 Err(RecvError::Lagged(missed)) => {
                     // Our block may be among the missed ones: look in storage.
                     tracing::debug!(target: "lanes::rpc", missed, %hash, "sync send lagged");
-                    if let Some(receipt) =
-                        self.state.blocking(move |s| s.receipt_by_hash(hash)).await?
+                    if let Some(receipt) = self
+                        .state
+                        .blocking(move |s| s.receipt_by_hash(hash))
+                        .await?
                     {
                         return Ok(receipt);
                     }

@@ -24,7 +24,10 @@ pub(crate) struct GasOracle {
 
 impl GasOracle {
     pub(crate) const fn new(config: GasOracleConfig) -> Self {
-        Self { config, cache: Mutex::new(None) }
+        Self {
+            config,
+            cache: Mutex::new(None),
+        }
     }
 
     /// The suggested tip in wei. Blocking: reads up to [`GasOracleConfig::blocks`] blocks.
@@ -92,7 +95,10 @@ pub(crate) fn fee_history(
     let head = backend.head_number();
     let newest = resolve_range_tag(newest, head);
     if newest > head {
-        return Err(RpcError::RequestBeyondHead { requested: newest, head });
+        return Err(RpcError::RequestBeyondHead {
+            requested: newest,
+            head,
+        });
     }
     let count = block_count.min(max_blocks.max(1)).min(newest + 1);
     let oldest = newest + 1 - count;
@@ -108,7 +114,9 @@ pub(crate) fn fee_history(
     for number in oldest..=newest {
         let missing = || RpcError::Internal(format!("block {number} missing below the head"));
         let header = backend.header_by_number(number)?.ok_or_else(missing)?;
-        history.base_fee_per_gas.push(u128::from(header.base_fee_per_gas.unwrap_or_default()));
+        history
+            .base_fee_per_gas
+            .push(u128::from(header.base_fee_per_gas.unwrap_or_default()));
         history.gas_used_ratio.push(if header.gas_limit == 0 {
             0.0
         } else {
@@ -165,9 +173,14 @@ fn block_rewards(
         .iter()
         .zip(receipts)
         .map(|(tx, receipt)| {
-            let gas_used = receipt.cumulative_gas_used().saturating_sub(previous_cumulative);
+            let gas_used = receipt
+                .cumulative_gas_used()
+                .saturating_sub(previous_cumulative);
             previous_cumulative = receipt.cumulative_gas_used();
-            (gas_used, tx.effective_tip_per_gas(base_fee).unwrap_or_default())
+            (
+                gas_used,
+                tx.effective_tip_per_gas(base_fee).unwrap_or_default(),
+            )
         })
         .collect();
     if txs.is_empty() {

@@ -53,18 +53,30 @@ pub(crate) struct FilterManager {
 
 impl FilterManager {
     pub(crate) fn new(config: EthConfig) -> Self {
-        Self { filters: Mutex::new(HashMap::new()), config }
+        Self {
+            filters: Mutex::new(HashMap::new()),
+            config,
+        }
     }
 
     /// `eth_newFilter`: reports logs of blocks committed from now on.
-    pub(crate) fn install_log_filter(&self, backend: &dyn EthBackend, filter: Filter) -> Result<u128> {
-        let next = backend.head_number() + 1;
-        self.install(FilterKind::Logs { filter: Box::new(filter), next })
+    pub(crate) fn install_log_filter(
+        &self,
+        backend: &dyn EthBackend,
+        filter: Filter,
+    ) -> Result<u128> {
+        let next = backend.head_number().saturating_add(1);
+        self.install(FilterKind::Logs {
+            filter: Box::new(filter),
+            next,
+        })
     }
 
     /// `eth_newBlockFilter`: reports hashes of blocks committed from now on.
     pub(crate) fn install_block_filter(&self, backend: &dyn EthBackend) -> Result<u128> {
-        self.install(FilterKind::Blocks { next: backend.head_number() + 1 })
+        self.install(FilterKind::Blocks {
+            next: backend.head_number().saturating_add(1),
+        })
     }
 
     /// `eth_newPendingTransactionFilter`: reports hashes of transactions entering the pool.
@@ -82,7 +94,9 @@ impl FilterManager {
         if filters.len() >= self.config.max_filters {
             Self::evict_expired_locked(&mut filters, self.config.filter_idle_timeout);
             if filters.len() >= self.config.max_filters {
-                return Err(RpcError::TooManyFilters { max: self.config.max_filters });
+                return Err(RpcError::TooManyFilters {
+                    max: self.config.max_filters,
+                });
             }
         }
         // Random ids, so one client cannot guess (and poll or uninstall) another's filters.
@@ -92,7 +106,13 @@ impl FilterManager {
                 break id;
             }
         };
-        filters.insert(id, Entry { last_poll: Instant::now(), kind: Arc::new(Mutex::new(kind)) });
+        filters.insert(
+            id,
+            Entry {
+                last_poll: Instant::now(),
+                kind: Arc::new(Mutex::new(kind)),
+            },
+        );
         Ok(id)
     }
 
@@ -185,8 +205,17 @@ impl FilterManager {
     }
 
     /// New logs of a log filter since `next`, within the filter's own range, advancing `next`.
-    fn poll_logs(&self, backend: &dyn EthBackend, filter: &Filter, next: &mut u64) -> Result<Vec<Log>> {
-        let FilterBlockOption::Range { from_block, to_block } = filter.block_option else {
+    fn poll_logs(
+        &self,
+        backend: &dyn EthBackend,
+        filter: &Filter,
+        next: &mut u64,
+    ) -> Result<Vec<Log>> {
+        let FilterBlockOption::Range {
+            from_block,
+            to_block,
+        } = filter.block_option
+        else {
             // A filter pinned to one block hash has no "new" logs; eth_getFilterLogs serves it.
             return Ok(Vec::new());
         };
@@ -244,26 +273,39 @@ impl EthFilter {
 #[async_trait]
 impl EthFilterApiServer for EthFilter {
     fn new_filter(&self, filter: Filter) -> Result<String> {
-        let id = self.state.filters.install_log_filter(&*self.state.backend, filter)?;
+        let id = self
+            .state
+            .filters
+            .install_log_filter(&*self.state.backend, filter)?;
         Ok(format_filter_id(id))
     }
 
     fn new_block_filter(&self) -> Result<String> {
-        let id = self.state.filters.install_block_filter(&*self.state.backend)?;
+        let id = self
+            .state
+            .filters
+            .install_block_filter(&*self.state.backend)?;
         Ok(format_filter_id(id))
     }
 
     fn new_pending_transaction_filter(&self) -> Result<String> {
-        let id = self.state.filters.install_pending_transaction_filter(&*self.state.backend)?;
+        let id = self
+            .state
+            .filters
+            .install_pending_transaction_filter(&*self.state.backend)?;
         Ok(format_filter_id(id))
     }
 
     async fn filter_changes(&self, id: FilterIdParam) -> Result<FilterChanges> {
-        self.state.blocking(move |s| s.filters.changes(&*s.backend, id.0)).await
+        self.state
+            .blocking(move |s| s.filters.changes(&*s.backend, id.0))
+            .await
     }
 
     async fn filter_logs(&self, id: FilterIdParam) -> Result<Vec<Log>> {
-        self.state.blocking(move |s| s.filters.logs(&*s.backend, id.0)).await
+        self.state
+            .blocking(move |s| s.filters.logs(&*s.backend, id.0))
+            .await
     }
 
     fn uninstall_filter(&self, id: FilterIdParam) -> Result<bool> {

@@ -75,7 +75,10 @@ pub fn module_with_config(backend: Arc<dyn EthBackend>, config: &EthConfig) -> R
 }
 
 /// The merged module and the state its methods share.
-fn build_module(backend: Arc<dyn EthBackend>, config: &EthConfig) -> (RpcModule<()>, Arc<EthState>) {
+fn build_module(
+    backend: Arc<dyn EthBackend>,
+    config: &EthConfig,
+) -> (RpcModule<()>, Arc<EthState>) {
     let state = EthState::new(backend, config.clone());
     let mut module = RpcModule::new(());
     let namespaces: [jsonrpsee::Methods; 6] = [
@@ -89,7 +92,9 @@ fn build_module(backend: Arc<dyn EthBackend>, config: &EthConfig) -> (RpcModule<
     for methods in namespaces {
         // Names are fixed at compile time and distinct across namespaces (every test builds
         // the module), so a clash is a bug in this crate, not something a request can cause.
-        module.merge(methods).expect("JSON-RPC method names are unique");
+        module
+            .merge(methods)
+            .expect("JSON-RPC method names are unique");
     }
     (module, state)
 }

@@ -75,17 +75,25 @@ pub(crate) fn get_logs(
 ) -> Result<Vec<Log>> {
     match filter.block_option {
         FilterBlockOption::AtBlockHash(hash) => {
-            let number = backend.block_number_by_hash(hash)?.ok_or(RpcError::UnknownBlock)?;
+            let number = backend
+                .block_number_by_hash(hash)?
+                .ok_or(RpcError::UnknownBlock)?;
             Ok(collect_logs(backend, filter, number, number, max_logs, OnOverflow::Fail)?.logs)
         }
-        FilterBlockOption::Range { from_block, to_block } => {
+        FilterBlockOption::Range {
+            from_block,
+            to_block,
+        } => {
             let Some((from, to)) = resolve_range(from_block, to_block, backend.head_number())?
             else {
                 return Ok(Vec::new());
             };
             let requested = to - from + 1;
             if requested > max_blocks {
-                return Err(RpcError::LogsBlockRangeTooLarge { requested, max: max_blocks });
+                return Err(RpcError::LogsBlockRangeTooLarge {
+                    requested,
+                    max: max_blocks,
+                });
             }
             Ok(collect_logs(backend, filter, from, to, max_logs, OnOverflow::Fail)?.logs)
         }
@@ -104,17 +112,26 @@ pub(crate) fn collect_logs(
 ) -> Result<CollectedLogs> {
     let address_bloom = filter.address_bloom_filter();
     let topics_bloom = filter.topics_bloom_filter();
-    let mut collected = CollectedLogs { logs: Vec::new(), last_block: from.saturating_sub(1) };
+    let mut collected = CollectedLogs {
+        logs: Vec::new(),
+        last_block: from.saturating_sub(1),
+    };
     let mut block_logs = Vec::new();
     for number in from..=to {
         // A missing block (history not kept) has no logs to give.
-        let bloom = backend.header_by_number(number)?.map(|header| header.logs_bloom);
+        let bloom = backend
+            .header_by_number(number)?
+            .map(|header| header.logs_bloom);
         if let Some(bloom) = bloom
-            && address_bloom.matches(bloom) && topics_bloom.iter().all(|t| t.matches(bloom)) {
+            && address_bloom.matches(bloom)
+            && topics_bloom.iter().all(|t| t.matches(bloom))
+        {
             let (Some(block), Some(receipts)) =
                 (backend.block_by_number(number)?, backend.receipts(number)?)
             else {
-                return Err(RpcError::Internal(format!("block {number} body or receipts missing")));
+                return Err(RpcError::Internal(format!(
+                    "block {number} body or receipts missing"
+                )));
             };
             block_logs.clear();
             append_matching_logs(&mut block_logs, filter, &block, &receipts)?;
@@ -146,10 +163,19 @@ mod tests {
     fn ranges() {
         use BlockNumberOrTag::*;
         assert_eq!(resolve_range(None, None, 10).unwrap(), Some((10, 10)));
-        assert_eq!(resolve_range(Some(Earliest), Some(Pending), 10).unwrap(), Some((0, 10)));
-        assert_eq!(resolve_range(Some(Number(3)), Some(Number(50)), 10).unwrap(), Some((3, 10)));
+        assert_eq!(
+            resolve_range(Some(Earliest), Some(Pending), 10).unwrap(),
+            Some((0, 10))
+        );
+        assert_eq!(
+            resolve_range(Some(Number(3)), Some(Number(50)), 10).unwrap(),
+            Some((3, 10))
+        );
         // Starts above the head: empty, not an error.
-        assert_eq!(resolve_range(Some(Number(11)), Some(Number(20)), 10).unwrap(), None);
+        assert_eq!(
+            resolve_range(Some(Number(11)), Some(Number(20)), 10).unwrap(),
+            None
+        );
         assert_eq!(resolve_range(Some(Number(11)), None, 10).unwrap(), None);
         assert!(resolve_range(Some(Number(5)), Some(Number(4)), 10).is_err());
     }

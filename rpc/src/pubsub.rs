@@ -66,14 +66,19 @@ impl EthPubSubApiServer for EthPubSub {
                 let sink = pending.accept().await?;
                 forward(sink, blocks, |block| block_logs(&filter, &block)).await;
             }
-            (SubscriptionKind::NewPendingTransactions, params @ (Params::None | Params::Bool(_))) => {
+            (
+                SubscriptionKind::NewPendingTransactions,
+                params @ (Params::None | Params::Bool(_)),
+            ) => {
                 let hashes = backend.subscribe_pending_transactions();
                 let sink = pending.accept().await?;
                 if matches!(params, Params::Bool(true)) {
                     let backend = Arc::clone(backend);
                     forward(sink, hashes, move |hash| {
                         // Gone already (mined or replaced): nothing to show.
-                        backend.pool_transaction(hash).map(|tx| rpc_pool_transaction(&tx))
+                        backend
+                            .pool_transaction(hash)
+                            .map(|tx| rpc_pool_transaction(&tx))
                     })
                     .await;
                 } else {
@@ -81,9 +86,15 @@ impl EthPubSubApiServer for EthPubSub {
                 }
             }
             (SubscriptionKind::Syncing | SubscriptionKind::TransactionReceipts, _) => {
-                pending.reject(invalid_params("unsupported subscription kind")).await;
+                pending
+                    .reject(invalid_params("unsupported subscription kind"))
+                    .await;
             }
-            (_, _) => pending.reject(invalid_params("invalid params for this subscription")).await,
+            (_, _) => {
+                pending
+                    .reject(invalid_params("invalid params for this subscription"))
+                    .await
+            }
         }
         Ok(())
     }

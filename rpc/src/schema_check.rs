@@ -105,16 +105,26 @@ impl OpenRpcSpec {
     /// directories called `schemas`.
     pub fn load(dir: &Path) -> Result<Self, SpecError> {
         let src = dir.join("src");
-        fs::metadata(&src).map_err(|source| SpecError::Missing { path: src.clone(), source })?;
-        let mut spec = Self { methods: BTreeMap::new(), schemas: Map::new() };
+        fs::metadata(&src).map_err(|source| SpecError::Missing {
+            path: src.clone(),
+            source,
+        })?;
+        let mut spec = Self {
+            methods: BTreeMap::new(),
+            schemas: Map::new(),
+        };
         let mut files = Vec::new();
         collect_yaml_files(&src, &mut files)?;
         files.sort();
         for path in files {
-            let text = fs::read_to_string(&path)
-                .map_err(|source| SpecError::Io { path: path.clone(), source })?;
-            let value: Value = serde_yaml::from_str(&text)
-                .map_err(|err| SpecError::Parse { path: path.clone(), message: err.to_string() })?;
+            let text = fs::read_to_string(&path).map_err(|source| SpecError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let value: Value = serde_yaml::from_str(&text).map_err(|err| SpecError::Parse {
+                path: path.clone(),
+                message: err.to_string(),
+            })?;
             let in_schemas_dir = path
                 .parent()
                 .and_then(Path::file_name)
@@ -122,8 +132,10 @@ impl OpenRpcSpec {
             match value {
                 Value::Array(methods) => {
                     for method in methods {
-                        let method = parse_method(&method)
-                            .map_err(|message| SpecError::Parse { path: path.clone(), message })?;
+                        let method = parse_method(&method).map_err(|message| SpecError::Parse {
+                            path: path.clone(),
+                            message,
+                        })?;
                         spec.methods.insert(method.name.clone(), method);
                     }
                 }
@@ -202,7 +214,11 @@ impl OpenRpcSpec {
             .iter_errors(value)
             .map(|err| format!("at {}: {err}", err.instance_path()))
             .collect();
-        if violations.is_empty() { Ok(()) } else { Err(SchemaViolations::Invalid(violations)) }
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(SchemaViolations::Invalid(violations))
+        }
     }
 
     /// Checks a whole JSON-RPC response text: it must be a success whose `result` matches.
@@ -240,7 +256,9 @@ fn one_of_as_any_of(value: &mut Value) {
                 match map.get_mut("anyOf") {
                     // Both present: keep both constraints.
                     Some(_) => {
-                        let all_of = map.entry("allOf").or_insert_with(|| Value::Array(Vec::new()));
+                        let all_of = map
+                            .entry("allOf")
+                            .or_insert_with(|| Value::Array(Vec::new()));
                         if let Value::Array(all_of) = all_of {
                             all_of.push(serde_json::json!({ "anyOf": alternatives }));
                         }
@@ -258,13 +276,23 @@ fn one_of_as_any_of(value: &mut Value) {
 }
 
 fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SpecError> {
-    let entries =
-        fs::read_dir(dir).map_err(|source| SpecError::Io { path: dir.to_owned(), source })?;
+    let entries = fs::read_dir(dir).map_err(|source| SpecError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
     for entry in entries {
-        let path = entry.map_err(|source| SpecError::Io { path: dir.to_owned(), source })?.path();
+        let path = entry
+            .map_err(|source| SpecError::Io {
+                path: dir.to_owned(),
+                source,
+            })?
+            .path();
         if path.is_dir() {
             collect_yaml_files(&path, out)?;
-        } else if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext == "yaml" || ext == "yml")
+        {
             out.push(path);
         }
     }
@@ -302,16 +330,37 @@ fn parse_method(method: &Value) -> Result<MethodSpec, String> {
         .and_then(Value::as_array)
         .map(|examples| examples.iter().map(parse_example).collect())
         .unwrap_or_default();
-    Ok(MethodSpec { name, params, result_schema, examples })
+    Ok(MethodSpec {
+        name,
+        params,
+        result_schema,
+        examples,
+    })
 }
 
 fn parse_example(example: &Value) -> Example {
-    let name = example.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let name = example
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let params = example
         .get("params")
         .and_then(Value::as_array)
-        .map(|params| params.iter().filter_map(|p| p.get("value").cloned()).collect())
+        .map(|params| {
+            params
+                .iter()
+                .filter_map(|p| p.get("value").cloned())
+                .collect()
+        })
         .unwrap_or_default();
-    let result = example.get("result").and_then(|result| result.get("value")).cloned();
-    Example { name, params, result }
+    let result = example
+        .get("result")
+        .and_then(|result| result.get("value"))
+        .cloned();
+    Example {
+        name,
+        params,
+        result,
+    }
 }

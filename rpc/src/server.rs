@@ -89,12 +89,17 @@ pub async fn start(config: RpcConfig, backend: Arc<dyn EthBackend>) -> Result<Rp
         .build();
     // Browser dapps and wallets call the node from other origins; nothing here depends on
     // cookies or ambient credentials, so any origin may.
-    let cors = config
-        .cors_allow_any_origin
-        .then(|| CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any));
+    let cors = config.cors_allow_any_origin.then(|| {
+        CorsLayer::new()
+            .allow_origin(Any)
+            .allow_methods(Any)
+            .allow_headers(Any)
+    });
     let http_middleware = tower::ServiceBuilder::new().option_layer(cors);
-    let rpc_middleware = RpcServiceBuilder::new()
-        .layer_fn(move |service| RequestMetrics { service, known_methods: known_methods.clone() });
+    let rpc_middleware = RpcServiceBuilder::new().layer_fn(move |service| RequestMetrics {
+        service,
+        known_methods: known_methods.clone(),
+    });
 
     let server = Server::builder()
         .set_config(server_config)
@@ -102,9 +107,14 @@ pub async fn start(config: RpcConfig, backend: Arc<dyn EthBackend>) -> Result<Rp
         .set_rpc_middleware(rpc_middleware)
         .build(config.addr)
         .await
-        .map_err(|source| RpcError::Bind { addr: config.addr, source })?;
-    let local_addr =
-        server.local_addr().map_err(|source| RpcError::Bind { addr: config.addr, source })?;
+        .map_err(|source| RpcError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let local_addr = server.local_addr().map_err(|source| RpcError::Bind {
+        addr: config.addr,
+        source,
+    })?;
     let server = server.start(module);
 
     // Polling is what normally removes expired filters; this catches clients that vanished.
@@ -126,7 +136,11 @@ pub async fn start(config: RpcConfig, backend: Arc<dyn EthBackend>) -> Result<Rp
         cors = config.cors_allow_any_origin,
         "JSON-RPC server listening (HTTP and WebSocket)"
     );
-    Ok(RpcHandle { local_addr, server, filter_reaper })
+    Ok(RpcHandle {
+        local_addr,
+        server,
+        filter_reaper,
+    })
 }
 
 /// Subscription ids like geth's: `0x` and 32 hex digits.
@@ -164,7 +178,10 @@ where
     type NotificationResponse = S::NotificationResponse;
     type BatchResponse = S::BatchResponse;
 
-    fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
+    fn call<'a>(
+        &self,
+        request: Request<'a>,
+    ) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
         let method = self.count(request.method_name());
         let started = Instant::now();
         let response = self.service.call(request);

@@ -84,13 +84,12 @@ impl EthState {
     /// `latest`. A number above the head is an error, as in geth.
     pub(crate) fn state_block(&self, block: Option<BlockId>) -> Result<u64> {
         match block.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
-            BlockId::Hash(hash) => self
-                .backend
-                .block_number_by_hash(hash.block_hash)?
-                .ok_or(RpcError::BlockHashNotFound { hash: hash.block_hash }),
-            BlockId::Number(tag) => {
-                self.block_number(tag).ok_or(RpcError::HeaderNotFound)
-            }
+            BlockId::Hash(hash) => self.backend.block_number_by_hash(hash.block_hash)?.ok_or(
+                RpcError::BlockHashNotFound {
+                    hash: hash.block_hash,
+                },
+            ),
+            BlockId::Number(tag) => self.block_number(tag).ok_or(RpcError::HeaderNotFound),
         }
     }
 
@@ -120,11 +119,16 @@ impl EthState {
     pub(crate) fn transaction_by_hash(&self, hash: B256) -> Result<Option<Transaction>> {
         if let Some((number, index)) = self.backend.transaction_location(hash)?
             && let Some(block) = self.backend.block_by_number(number)?
-            && let Some(tx) = usize::try_from(index).ok().and_then(|i| block.transactions.get(i))
+            && let Some(tx) = usize::try_from(index)
+                .ok()
+                .and_then(|i| block.transactions.get(i))
         {
             return Ok(Some(rpc_transaction(&block, tx, index as usize)));
         }
-        Ok(self.backend.pool_transaction(hash).map(|tx| rpc_pool_transaction(&tx)))
+        Ok(self
+            .backend
+            .pool_transaction(hash)
+            .map(|tx| rpc_pool_transaction(&tx)))
     }
 
     /// The receipt of a mined transaction.
@@ -132,9 +136,10 @@ impl EthState {
         let Some((number, index)) = self.backend.transaction_location(hash)? else {
             return Ok(None);
         };
-        let (Some(block), Some(receipts)) =
-            (self.backend.block_by_number(number)?, self.backend.receipts(number)?)
-        else {
+        let (Some(block), Some(receipts)) = (
+            self.backend.block_by_number(number)?,
+            self.backend.receipts(number)?,
+        ) else {
             return Ok(None);
         };
         let index = usize::try_from(index)
@@ -151,7 +156,8 @@ impl EthState {
             });
         }
         // Decoding and sender recovery cost ~0.1-0.3 ms: not on a connection task.
-        self.blocking(move |this| Ok(this.backend.send_raw_transaction(tx)?)).await
+        self.blocking(move |this| Ok(this.backend.send_raw_transaction(tx)?))
+            .await
     }
 
     /// `eth_gasPrice`: next base fee plus suggested tip.
@@ -163,5 +169,8 @@ impl EthState {
 
 /// Index of the transaction with `hash` in `block`.
 pub(crate) fn position_in_block(block: &BlockData, hash: B256) -> Option<usize> {
-    block.transactions.iter().position(|tx| *tx.tx_hash() == hash)
+    block
+        .transactions
+        .iter()
+        .position(|tx| *tx.tx_hash() == hash)
 }

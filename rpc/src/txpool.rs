@@ -34,13 +34,18 @@ pub(crate) struct TxpoolContentFrom {
 }
 
 fn by_nonce(txs: &BTreeMap<u64, Recovered<TxEnvelope>>) -> ByNonce {
-    txs.iter().map(|(nonce, tx)| (nonce.to_string(), rpc_pool_transaction(tx))).collect()
+    txs.iter()
+        .map(|(nonce, tx)| (nonce.to_string(), rpc_pool_transaction(tx)))
+        .collect()
 }
 
 fn by_sender(
     senders: &BTreeMap<Address, BTreeMap<u64, Recovered<TxEnvelope>>>,
 ) -> BTreeMap<Address, ByNonce> {
-    senders.iter().map(|(sender, txs)| (*sender, by_nonce(txs))).collect()
+    senders
+        .iter()
+        .map(|(sender, txs)| (*sender, by_nonce(txs)))
+        .collect()
 }
 
 /// Implements [`TxPoolApiServer`].
@@ -58,17 +63,28 @@ impl TxPool {
 impl TxPoolApiServer for TxPool {
     fn status(&self) -> Result<TxpoolStatus> {
         let (pending, queued) = self.state.backend.pool_status();
-        Ok(TxpoolStatus { pending: U64::from(pending), queued: U64::from(queued) })
+        Ok(TxpoolStatus {
+            pending: U64::from(pending),
+            queued: U64::from(queued),
+        })
     }
 
     fn content(&self) -> Result<TxpoolContent> {
         let content = self.state.backend.pool_content();
-        Ok(TxpoolContent { pending: by_sender(&content.pending), queued: by_sender(&content.queued) })
+        Ok(TxpoolContent {
+            pending: by_sender(&content.pending),
+            queued: by_sender(&content.queued),
+        })
     }
 
     fn content_from(&self, address: Address) -> Result<TxpoolContentFrom> {
         let content = self.state.backend.pool_content();
-        let of = |senders: &BTreeMap<Address, _>| senders.get(&address).map(by_nonce).unwrap_or_default();
-        Ok(TxpoolContentFrom { pending: of(&content.pending), queued: of(&content.queued) })
+        let of = |senders: &BTreeMap<Address, _>| {
+            senders.get(&address).map(by_nonce).unwrap_or_default()
+        };
+        Ok(TxpoolContentFrom {
+            pending: of(&content.pending),
+            queued: of(&content.queued),
+        })
     }
 }

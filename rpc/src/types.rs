@@ -29,7 +29,9 @@ impl<'de> Deserialize<'de> for Quantity {
             }
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Quantity, E> {
-                u64::try_from(v).map(Quantity).map_err(|_| E::custom("negative quantity"))
+                u64::try_from(v)
+                    .map(Quantity)
+                    .map_err(|_| E::custom("negative quantity"))
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {
@@ -38,7 +40,9 @@ impl<'de> Deserialize<'de> for Quantity {
                     Some(_) => return Err(E::custom("empty hex quantity")),
                     None => v.parse::<u64>(),
                 };
-                parsed.map(Quantity).map_err(|e| E::custom(format!("invalid quantity {v:?}: {e}")))
+                parsed
+                    .map(Quantity)
+                    .map_err(|e| E::custom(format!("invalid quantity {v:?}: {e}")))
             }
         }
 
@@ -82,18 +86,40 @@ mod tests {
     #[test]
     fn quantity_forms() {
         for (json, want) in [("\"0x1f\"", 31), ("31", 31), ("\"31\"", 31), ("\"0x0\"", 0)] {
-            assert_eq!(serde_json::from_str::<Quantity>(json).unwrap(), Quantity(want), "{json}");
+            assert_eq!(
+                serde_json::from_str::<Quantity>(json).unwrap(),
+                Quantity(want),
+                "{json}"
+            );
         }
-        for bad in ["\"0x\"", "-1", "\"zz\"", "null", "1.5", "\"0x10000000000000000\""] {
+        for bad in [
+            "\"0x\"",
+            "-1",
+            "\"zz\"",
+            "null",
+            "1.5",
+            "\"0x10000000000000000\"",
+        ] {
             assert!(serde_json::from_str::<Quantity>(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn filter_ids() {
-        assert_eq!(serde_json::from_str::<FilterIdParam>("\"0x01\"").unwrap().0, Some(1));
-        assert_eq!(serde_json::from_str::<FilterIdParam>("7").unwrap().0, Some(7));
-        assert_eq!(serde_json::from_str::<FilterIdParam>("\"hello\"").unwrap().0, None);
+        assert_eq!(
+            serde_json::from_str::<FilterIdParam>("\"0x01\"").unwrap().0,
+            Some(1)
+        );
+        assert_eq!(
+            serde_json::from_str::<FilterIdParam>("7").unwrap().0,
+            Some(7)
+        );
+        assert_eq!(
+            serde_json::from_str::<FilterIdParam>("\"hello\"")
+                .unwrap()
+                .0,
+            None
+        );
         assert!(serde_json::from_str::<FilterIdParam>("{}").is_err());
         assert_eq!(format_filter_id(255), "0xff");
     }

@@ -312,6 +312,17 @@ impl EthBackend for Node {
         }))
     }
 
+    fn header_by_number(&self, number: u64) -> Result<Option<Sealed<Header>>, BackendError> {
+        let reader = self.store.reader().map_err(internal)?;
+        let Some(header) = reader.header(number).map_err(internal)? else {
+            return Ok(None);
+        };
+        let Some(hash) = reader.block_hash(number).map_err(internal)? else {
+            return Ok(None);
+        };
+        Ok(Some(Sealed::new_unchecked(header, hash)))
+    }
+
     fn block_number_by_hash(&self, hash: B256) -> Result<Option<u64>, BackendError> {
         self.store
             .reader()

@@ -57,10 +57,14 @@ pub(crate) const TRANSFER_TOPIC: B256 =
 
 /// Two well-known dev keys (anvil's first two accounts).
 pub(crate) fn alice() -> PrivateKeySigner {
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap()
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+        .parse()
+        .unwrap()
 }
 pub(crate) fn bob() -> PrivateKeySigner {
-    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d".parse().unwrap()
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+        .parse()
+        .unwrap()
 }
 
 pub(crate) fn sign<T: SignableTransaction<alloy_primitives::Signature>>(
@@ -71,7 +75,10 @@ where
     TxEnvelope: From<Signed<T>>,
 {
     let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
-    Recovered::new_unchecked(TxEnvelope::from(tx.into_signed(signature)), signer.address())
+    Recovered::new_unchecked(
+        TxEnvelope::from(tx.into_signed(signature)),
+        signer.address(),
+    )
 }
 
 pub(crate) fn transfer_log(token: Address, from: Address, to: Address, amount: u64) -> Log {
@@ -84,8 +91,17 @@ pub(crate) fn transfer_log(token: Address, from: Address, to: Address, amount: u
     }
 }
 
-pub(crate) fn receipt(tx: &TxEnvelope, success: bool, cumulative_gas_used: u64, logs: Vec<Log>) -> ReceiptEnvelope {
-    let receipt = Receipt { status: Eip658Value::Eip658(success), cumulative_gas_used, logs };
+pub(crate) fn receipt(
+    tx: &TxEnvelope,
+    success: bool,
+    cumulative_gas_used: u64,
+    logs: Vec<Log>,
+) -> ReceiptEnvelope {
+    let receipt = Receipt {
+        status: Eip658Value::Eip658(success),
+        cumulative_gas_used,
+        logs,
+    };
     ReceiptEnvelope::from_typed(tx.tx_type(), receipt.with_bloom())
 }
 
@@ -116,11 +132,19 @@ impl Fixture {
         let mut accounts = HashMap::new();
         accounts.insert(
             alice.address(),
-            AccountState { nonce: 2, balance: U256::from(100u128 * 10u128.pow(18)), code_hash: B256::ZERO },
+            AccountState {
+                nonce: 2,
+                balance: U256::from(100u128 * 10u128.pow(18)),
+                code_hash: B256::ZERO,
+            },
         );
         accounts.insert(
             bob.address(),
-            AccountState { nonce: 2, balance: U256::from(10u128.pow(18)), code_hash: B256::ZERO },
+            AccountState {
+                nonce: 2,
+                balance: U256::from(10u128.pow(18)),
+                code_hash: B256::ZERO,
+            },
         );
         let mut code = HashMap::new();
         code.insert(TOKEN, bytes!("0x6080604052"));
@@ -167,7 +191,10 @@ impl Fixture {
             },
         );
         let log = transfer_log(TOKEN, bob.address(), alice.address(), 5);
-        fixture.mine(vec![(legacy, true, 21_000, vec![]), (token_transfer, true, 30_000, vec![log])]);
+        fixture.mine(vec![
+            (legacy, true, 21_000, vec![]),
+            (token_transfer, true, 30_000, vec![log]),
+        ]);
 
         let creation = sign(
             &alice,
@@ -198,14 +225,23 @@ impl Fixture {
             },
         );
         let log = transfer_log(created, Address::ZERO, alice.address(), 1_000);
-        fixture.mine(vec![(creation, true, 120_000, vec![log]), (reverted, false, 23_000, vec![])]);
+        fixture.mine(vec![
+            (creation, true, 120_000, vec![log]),
+            (reverted, false, 23_000, vec![]),
+        ]);
 
         let pending = sign(&alice, eip1559(2, Address::repeat_byte(7)));
         let queued = sign(&bob, eip1559(5, Address::repeat_byte(8)));
         {
             let mut pool = fixture.pool.lock();
-            pool.pending.entry(alice.address()).or_default().insert(2, pending);
-            pool.queued.entry(bob.address()).or_default().insert(5, queued);
+            pool.pending
+                .entry(alice.address())
+                .or_default()
+                .insert(2, pending);
+            pool.queued
+                .entry(bob.address())
+                .or_default()
+                .insert(5, queued);
         }
         fixture
     }
@@ -214,7 +250,9 @@ impl Fixture {
     pub(crate) fn mine(&self, txs: Vec<Mined>) -> Arc<NewBlock> {
         let mut blocks = self.blocks.write();
         let number = blocks.len() as u64;
-        let parent_hash = blocks.last().map_or(B256::ZERO, |(block, _)| block.header.hash());
+        let parent_hash = blocks
+            .last()
+            .map_or(B256::ZERO, |(block, _)| block.header.hash());
         let mut cumulative = 0;
         let mut receipts = Vec::new();
         let mut transactions = Vec::new();
@@ -244,9 +282,20 @@ impl Fixture {
             withdrawals_root: Some(EMPTY_ROOT_HASH),
             ..Header::default()
         };
-        let size = 600 + envelopes.iter().map(|tx| tx.encode_2718_len() as u64).sum::<u64>();
-        let block = BlockData { header: alloy_consensus::Sealed::new(header), transactions, size };
-        let new_block = Arc::new(NewBlock { block: block.clone(), receipts: receipts.clone() });
+        let size = 600
+            + envelopes
+                .iter()
+                .map(|tx| tx.encode_2718_len() as u64)
+                .sum::<u64>();
+        let block = BlockData {
+            header: alloy_consensus::Sealed::new(header),
+            transactions,
+            size,
+        };
+        let new_block = Arc::new(NewBlock {
+            block: block.clone(),
+            receipts: receipts.clone(),
+        });
         blocks.push((block, receipts));
         drop(blocks);
         // No subscriber is fine.
@@ -271,7 +320,15 @@ impl Fixture {
 
     pub(crate) fn pending_hash(&self) -> B256 {
         let pool = self.pool.lock();
-        *pool.pending.values().next().unwrap().values().next().unwrap().tx_hash()
+        *pool
+            .pending
+            .values()
+            .next()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .tx_hash()
     }
 
     /// Announces a transaction hash to pending-transaction subscribers.
@@ -301,7 +358,10 @@ pub(crate) fn raw(tx: &Recovered<TxEnvelope>) -> Bytes {
 }
 
 fn rejected(message: impl Into<String>) -> BackendError {
-    BackendError::Rejected { code: -32000, message: message.into() }
+    BackendError::Rejected {
+        code: -32000,
+        message: message.into(),
+    }
 }
 
 impl EthBackend for Fixture {
@@ -330,20 +390,37 @@ impl EthBackend for Fixture {
     }
 
     fn block_by_number(&self, number: u64) -> Result<Option<BlockData>, BackendError> {
-        Ok(self.blocks.read().get(number as usize).map(|(block, _)| block.clone()))
+        Ok(self
+            .blocks
+            .read()
+            .get(number as usize)
+            .map(|(block, _)| block.clone()))
     }
 
     fn block_number_by_hash(&self, hash: B256) -> Result<Option<u64>, BackendError> {
-        Ok(self.blocks.read().iter().position(|(b, _)| b.header.hash() == hash).map(|n| n as u64))
+        Ok(self
+            .blocks
+            .read()
+            .iter()
+            .position(|(b, _)| b.header.hash() == hash)
+            .map(|n| n as u64))
     }
 
     fn receipts(&self, number: u64) -> Result<Option<Vec<ReceiptEnvelope>>, BackendError> {
-        Ok(self.blocks.read().get(number as usize).map(|(_, receipts)| receipts.clone()))
+        Ok(self
+            .blocks
+            .read()
+            .get(number as usize)
+            .map(|(_, receipts)| receipts.clone()))
     }
 
     fn transaction_location(&self, hash: B256) -> Result<Option<(u64, u64)>, BackendError> {
         for (number, (block, _)) in self.blocks.read().iter().enumerate() {
-            if let Some(index) = block.transactions.iter().position(|tx| *tx.tx_hash() == hash) {
+            if let Some(index) = block
+                .transactions
+                .iter()
+                .position(|tx| *tx.tx_hash() == hash)
+            {
                 return Ok(Some((number as u64, index as u64)));
             }
         }
@@ -369,7 +446,11 @@ impl EthBackend for Fixture {
                 head: self.head_number(),
             });
         }
-        Ok(self.storage.get(&(address, slot)).copied().unwrap_or_default())
+        Ok(self
+            .storage
+            .get(&(address, slot))
+            .copied()
+            .unwrap_or_default())
     }
 
     fn code(&self, address: Address, _at: u64) -> Result<Bytes, BackendError> {
@@ -392,51 +473,71 @@ impl EthBackend for Fixture {
                 "intrinsic gas too low: have {gas_limit}, want {intrinsic}"
             )));
         }
-        let out_of_gas = || CallOutcome::Halt { reason: "out of gas".into(), gas_used: gas_limit };
+        let out_of_gas = || CallOutcome::Halt {
+            reason: "out of gas".into(),
+            gas_used: gas_limit,
+        };
         Ok(match request.to {
             Some(TxKind::Call(REVERTER)) => CallOutcome::Revert {
                 output: Revert::from("not allowed").abi_encode().into(),
                 gas_used: intrinsic + 100,
             },
-            Some(TxKind::Call(CUSTOM_REVERTER)) => {
-                CallOutcome::Revert { output: bytes!("0xdeadbeef"), gas_used: intrinsic + 100 }
-            }
-            Some(TxKind::Call(HALTER)) => {
-                CallOutcome::Halt { reason: "invalid opcode: INVALID".into(), gas_used: gas_limit }
-            }
+            Some(TxKind::Call(CUSTOM_REVERTER)) => CallOutcome::Revert {
+                output: bytes!("0xdeadbeef"),
+                gas_used: intrinsic + 100,
+            },
+            Some(TxKind::Call(HALTER)) => CallOutcome::Halt {
+                reason: "invalid opcode: INVALID".into(),
+                gas_used: gas_limit,
+            },
             Some(TxKind::Call(GAS_HOG)) if gas_limit < HOG_GAS_NEEDED => out_of_gas(),
-            Some(TxKind::Call(GAS_HOG)) => {
-                CallOutcome::Success { output: Bytes::new(), gas_used: HOG_GAS_USED }
-            }
+            Some(TxKind::Call(GAS_HOG)) => CallOutcome::Success {
+                output: Bytes::new(),
+                gas_used: HOG_GAS_USED,
+            },
             Some(TxKind::Call(TOKEN)) if gas_limit < 30_000 => out_of_gas(),
             Some(TxKind::Call(TOKEN)) => CallOutcome::Success {
                 output: B256::with_last_byte(42).into(),
                 gas_used: 30_000,
             },
-            _ => CallOutcome::Success { output: Bytes::new(), gas_used: intrinsic },
+            _ => CallOutcome::Success {
+                output: Bytes::new(),
+                gas_used: intrinsic,
+            },
         })
     }
 
     fn send_raw_transaction(&self, raw: Bytes) -> Result<B256, BackendError> {
         let tx = TxEnvelope::decode_2718(&mut raw.as_ref())
             .map_err(|err| rejected(format!("rlp: {err}")))?;
-        let sender = tx.recover_signer().map_err(|_| rejected("invalid sender"))?;
+        let sender = tx
+            .recover_signer()
+            .map_err(|_| rejected("invalid sender"))?;
         let hash = *tx.tx_hash();
         let next = self.accounts.read().get(&sender).map_or(0, |a| a.nonce);
         let nonce = alloy_consensus::Transaction::nonce(&tx);
         if nonce < next {
-            return Err(rejected(format!("nonce too low: next nonce {next}, tx nonce {nonce}")));
+            return Err(rejected(format!(
+                "nonce too low: next nonce {next}, tx nonce {nonce}"
+            )));
         }
         let tx = Recovered::new_unchecked(tx, sender);
-        let _ = self.pending_tx.send(hash);
         if self.auto_mine.load(Ordering::Relaxed) {
+            let _ = self.pending_tx.send(hash);
             if let Some(account) = self.accounts.write().get_mut(&sender) {
                 account.nonce = nonce + 1;
             }
             let log = transfer_log(TOKEN, sender, Address::repeat_byte(1), 1);
             self.mine(vec![(tx, true, 21_000, vec![log])]);
         } else {
-            self.pool.lock().pending.entry(sender).or_default().insert(nonce, tx);
+            self.pool
+                .lock()
+                .pending
+                .entry(sender)
+                .or_default()
+                .insert(nonce, tx);
+            // Announced once it can be looked up.
+            let _ = self.pending_tx.send(hash);
         }
         Ok(hash)
     }
@@ -444,7 +545,11 @@ impl EthBackend for Fixture {
     fn pending_nonce(&self, address: Address) -> Result<u64, BackendError> {
         let next = self.accounts.read().get(&address).map_or(0, |a| a.nonce);
         let pool = self.pool.lock();
-        Ok(pool.pending.get(&address).and_then(|txs| txs.keys().last()).map_or(next, |n| n + 1))
+        Ok(pool
+            .pending
+            .get(&address)
+            .and_then(|txs| txs.keys().last())
+            .map_or(next, |n| n + 1))
     }
 
     fn pool_transaction(&self, hash: B256) -> Option<Recovered<TxEnvelope>> {

@@ -35,22 +35,31 @@ impl Rpc {
     /// The whole response object of one call.
     pub(crate) async fn request(&self, method: &str, params: Value) -> Value {
         let request = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-        let (response, _notifications) =
-            self.module.raw_json_request(&request.to_string(), 16).await.unwrap();
+        let (response, _notifications) = self
+            .module
+            .raw_json_request(&request.to_string(), 16)
+            .await
+            .unwrap();
         serde_json::from_str(response.get()).unwrap()
     }
 
     /// The result of a call that must succeed.
     pub(crate) async fn result(&self, method: &str, params: Value) -> Value {
         let response = self.request(method, params.clone()).await;
-        assert!(response.get("error").is_none(), "{method}({params}) failed: {response}");
+        assert!(
+            response.get("error").is_none(),
+            "{method}({params}) failed: {response}"
+        );
         response["result"].clone()
     }
 
     /// The error object of a call that must fail.
     pub(crate) async fn error(&self, method: &str, params: Value) -> Value {
         let response = self.request(method, params.clone()).await;
-        assert!(response.get("result").is_none(), "{method}({params}) succeeded: {response}");
+        assert!(
+            response.get("result").is_none(),
+            "{method}({params}) succeeded: {response}"
+        );
         response["error"].clone()
     }
 }

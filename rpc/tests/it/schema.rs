@@ -17,13 +17,22 @@ use crate::{
 /// Spec methods this node does not serve, and why. Keep it short and shrinking.
 const NOT_SERVED: &[(&str, &str)] = &[
     ("debug_", "no debug namespace yet"),
-    ("engine_", "no consensus client: the sequencer builds its own blocks"),
+    (
+        "engine_",
+        "no consensus client: the sequencer builds its own blocks",
+    ),
     ("testing_", "test-fixture builder of other clients"),
     ("eth_blobBaseFee", "the chain takes no blob transactions"),
     ("eth_capabilities", "not yet"),
-    ("eth_coinbase", "no etherbase: blocks are built by the sequencer"),
+    (
+        "eth_coinbase",
+        "no etherbase: blocks are built by the sequencer",
+    ),
     ("eth_config", "EIP-7910 fork config: not yet"),
-    ("eth_createAccessList", "needs access-list tracing from the backend"),
+    (
+        "eth_createAccessList",
+        "needs access-list tracing from the backend",
+    ),
     ("eth_fillTransaction", "the node signs nothing"),
     ("eth_getBlockAccessList", "EIP-7928 is not active"),
     ("eth_getProof", "needs Merkle proofs from the backend"),
@@ -31,14 +40,21 @@ const NOT_SERVED: &[(&str, &str)] = &[
     ("eth_sendTransaction", "the node holds no keys"),
     ("eth_sign", "the node holds no keys"),
     ("eth_signTransaction", "the node holds no keys"),
-    ("eth_simulateV1", "needs multi-block simulation from the backend"),
+    (
+        "eth_simulateV1",
+        "needs multi-block simulation from the backend",
+    ),
 ];
 
 fn skip_reason(method: &str) -> Option<&'static str> {
     NOT_SERVED
         .iter()
         .find(|(name, _)| {
-            if name.ends_with('_') { method.starts_with(name) } else { method == *name }
+            if name.ends_with('_') {
+                method.starts_with(name)
+            } else {
+                method == *name
+            }
         })
         .map(|(_, reason)| *reason)
 }
@@ -55,13 +71,21 @@ async fn cases(rpc: &Rpc) -> Vec<(&'static str, Value)> {
     let f = &rpc.fixture;
     let (alice, bob) = (alice().address(), bob().address());
     let (b1, b2) = (f.block_hash(1), f.block_hash(2));
-    let (legacy, eip1559_tx, eip2930, reverted) =
-        (f.tx_hash(1, 0), f.tx_hash(1, 1), f.tx_hash(2, 0), f.tx_hash(2, 1));
+    let (legacy, eip1559_tx, eip2930, reverted) = (
+        f.tx_hash(1, 0),
+        f.tx_hash(1, 1),
+        f.tx_hash(2, 0),
+        f.tx_hash(2, 1),
+    );
 
     // Filters that will have seen something by the time they are polled.
-    let log_filter = rpc.result("eth_newFilter", json!([{ "address": TOKEN }])).await;
+    let log_filter = rpc
+        .result("eth_newFilter", json!([{ "address": TOKEN }]))
+        .await;
     let block_filter = rpc.result("eth_newBlockFilter", json!([])).await;
-    let tx_filter = rpc.result("eth_newPendingTransactionFilter", json!([])).await;
+    let tx_filter = rpc
+        .result("eth_newPendingTransactionFilter", json!([]))
+        .await;
     let new_tx = sign(&fixture::alice(), eip1559(7, Address::repeat_byte(9)));
     f.announce_pending(*new_tx.tx_hash());
     let log = transfer_log(TOKEN, alice, bob, 9);
@@ -82,9 +106,18 @@ async fn cases(rpc: &Rpc) -> Vec<(&'static str, Value)> {
         ("eth_getTransactionCount", json!([alice, "earliest"])),
         ("eth_getCode", json!([TOKEN, "latest"])),
         ("eth_getCode", json!([alice])),
-        ("eth_call", json!([{ "to": TOKEN, "data": "0x70a08231" }, "latest"])),
-        ("eth_estimateGas", json!([{ "from": alice, "to": bob, "value": "0x1" }])),
-        ("eth_estimateGas", json!([{ "from": alice, "to": TOKEN, "data": "0x01" }, "latest"])),
+        (
+            "eth_call",
+            json!([{ "to": TOKEN, "data": "0x70a08231" }, "latest"]),
+        ),
+        (
+            "eth_estimateGas",
+            json!([{ "from": alice, "to": bob, "value": "0x1" }]),
+        ),
+        (
+            "eth_estimateGas",
+            json!([{ "from": alice, "to": TOKEN, "data": "0x01" }, "latest"]),
+        ),
         ("eth_gasPrice", json!([])),
         ("eth_maxPriorityFeePerGas", json!([])),
         ("eth_baseFee", json!([])),
@@ -98,7 +131,10 @@ async fn cases(rpc: &Rpc) -> Vec<(&'static str, Value)> {
         ("eth_getTransactionByHash", json!([b1])),
         ("eth_getTransactionByBlockHashAndIndex", json!([b1, "0x1"])),
         ("eth_getTransactionByBlockHashAndIndex", json!([b1, "0x9"])),
-        ("eth_getTransactionByBlockNumberAndIndex", json!(["0x2", "0x0"])),
+        (
+            "eth_getTransactionByBlockNumberAndIndex",
+            json!(["0x2", "0x0"]),
+        ),
         ("eth_getTransactionReceipt", json!([legacy])),
         ("eth_getTransactionReceipt", json!([eip1559_tx])),
         ("eth_getTransactionReceipt", json!([eip2930])),
@@ -115,9 +151,18 @@ async fn cases(rpc: &Rpc) -> Vec<(&'static str, Value)> {
         ("eth_getBlockReceipts", json!(["0x1"])),
         ("eth_getBlockReceipts", json!([b2])),
         ("eth_getBlockReceipts", json!(["latest"])),
-        ("eth_getLogs", json!([{ "fromBlock": "0x0", "toBlock": "latest" }])),
-        ("eth_getLogs", json!([{ "blockHash": b1, "address": TOKEN }])),
-        ("eth_newFilter", json!([{ "fromBlock": "0x1", "topics": [fixture::TRANSFER_TOPIC] }])),
+        (
+            "eth_getLogs",
+            json!([{ "fromBlock": "0x0", "toBlock": "latest" }]),
+        ),
+        (
+            "eth_getLogs",
+            json!([{ "blockHash": b1, "address": TOKEN }]),
+        ),
+        (
+            "eth_newFilter",
+            json!([{ "fromBlock": "0x1", "topics": [fixture::TRANSFER_TOPIC] }]),
+        ),
         ("eth_newBlockFilter", json!([])),
         ("eth_newPendingTransactionFilter", json!([])),
         ("eth_getFilterChanges", json!([log_filter])),
@@ -148,7 +193,9 @@ async fn results_match_execution_apis_schemas() {
                 failures.push(format!("{method}: served but has no conformance case"));
             }
             (true, Some(reason)) => {
-                failures.push(format!("{method}: served but listed as not served ({reason})"));
+                failures.push(format!(
+                    "{method}: served but listed as not served ({reason})"
+                ));
             }
             (true, None) => {}
             (false, Some(_)) => skipped.push(method),
@@ -161,11 +208,17 @@ async fn results_match_execution_apis_schemas() {
     // A pooled transaction: the spec's eth_getTransactionByHash schema knows only mined ones;
     // geth and we answer with null block fields, the txpool spec's `PendingTransactionInfo`.
     let mut passed = 0;
-    let pooled = rpc.result("eth_getTransactionByHash", json!([rpc.fixture.pending_hash()])).await;
+    let pooled = rpc
+        .result(
+            "eth_getTransactionByHash",
+            json!([rpc.fixture.pending_hash()]),
+        )
+        .await;
     match spec.validate_against("PendingTransactionInfo", &pooled) {
         Ok(()) => passed += 1,
-        Err(err) => failures
-            .push(format!("eth_getTransactionByHash(pooled):\n    got: {pooled}\n    {err}")),
+        Err(err) => failures.push(format!(
+            "eth_getTransactionByHash(pooled):\n    got: {pooled}\n    {err}"
+        )),
     }
 
     for (method, params) in &cases {
@@ -181,11 +234,19 @@ async fn results_match_execution_apis_schemas() {
         }
     }
 
-    println!("{passed} passed, {} failed, {} skipped", failures.len(), skipped.len());
+    println!(
+        "{passed} passed, {} failed, {} skipped",
+        failures.len(),
+        skipped.len()
+    );
     for failure in &failures {
         println!("FAIL {failure}");
     }
-    assert!(failures.is_empty(), "{} conformance failures (see output)", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} conformance failures (see output)",
+        failures.len()
+    );
 }
 
 #[tokio::test]
@@ -197,7 +258,9 @@ async fn spec_example_params_are_accepted() {
     let mut failures = Vec::new();
     for method in spec.method_names().filter(|m| served.contains(m)) {
         for example in &spec.method(method).unwrap().examples {
-            let response = rpc.request(method, Value::Array(example.params.clone())).await;
+            let response = rpc
+                .request(method, Value::Array(example.params.clone()))
+                .await;
             checked += 1;
             if let Some(error) = response.get("error")
                 && error["code"] == -32602
@@ -212,7 +275,11 @@ async fn spec_example_params_are_accepted() {
             }
         }
     }
-    println!("{} passed, {} failed, 0 skipped", checked - failures.len(), failures.len());
+    println!(
+        "{} passed, {} failed, 0 skipped",
+        checked - failures.len(),
+        failures.len()
+    );
     for failure in &failures {
         println!("FAIL {failure}");
     }
@@ -228,8 +295,14 @@ fn validator_rejects_bad_results() {
     assert!(spec.validate_result("eth_chainId", &json!(1)).is_err());
     assert!(spec.validate_result("eth_chainId", &json!("0x01")).is_err());
     let receipt_without_from = json!({ "blockHash": "0x00" });
-    assert!(spec.validate_result("eth_getTransactionReceipt", &receipt_without_from).is_err());
-    assert!(spec.validate_result("eth_getTransactionReceipt", &Value::Null).is_ok());
+    assert!(
+        spec.validate_result("eth_getTransactionReceipt", &receipt_without_from)
+            .is_err()
+    );
+    assert!(
+        spec.validate_result("eth_getTransactionReceipt", &Value::Null)
+            .is_ok()
+    );
     assert!(matches!(
         spec.validate_result("eth_noSuchMethod", &Value::Null),
         Err(SchemaViolations::Spec(_))
@@ -239,5 +312,8 @@ fn validator_rejects_bad_results() {
 #[test]
 fn missing_spec_is_a_clear_error() {
     let err = OpenRpcSpec::load(std::path::Path::new("/nonexistent/execution-apis")).unwrap_err();
-    assert!(err.to_string().contains("execution-apis spec not found"), "{err}");
+    assert!(
+        err.to_string().contains("execution-apis spec not found"),
+        "{err}"
+    );
 }
