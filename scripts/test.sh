@@ -28,6 +28,10 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "== cargo install --locked cargo-nextest"
   cargo install --locked cargo-nextest || { echo "test: cannot install cargo-nextest" >&2; exit 1; }
 fi
+echo "== node contracts/check.mjs (committed artifacts match the Solidity sources)"
+node contracts/check.mjs
+record "contracts: artifacts fresh" $?
+
 echo "== cargo nextest run --workspace --release"
 cargo nextest run --workspace --release --no-tests=warn
 record "cargo nextest" $?
