@@ -111,3 +111,25 @@ test('SIGTERM stops the node cleanly and a restart serves the same chain', TIMEO
   assert.equal(again?.blockHash, receipt.blockHash);
   assert.ok(BigInt(await second.rpc('eth_blockNumber')) >= BigInt(receipt.blockNumber));
 });
+
+test('Prometheus metrics count received, rejected and included transactions', TIMEOUT, async (t) => {
+  if (REFERENCE) return t.skip('lanes-only: metrics endpoint');
+  const { freePort } = await import('./harness.mjs');
+  const metricsPort = await freePort();
+  const node = await withNode(t, { args: ['--metrics', `127.0.0.1:${metricsPort}`] });
+  await transfer(node, 1);
+  // A rejected one: the same nonce again.
+  await assert.rejects(transfer(node, 1, { nonce: 0 }));
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const value = (name) => {
+    const line = text.split('\n').find((l) => l.startsWith(name));
+    assert.ok(line, `metric ${name} missing in:\n${text}`);
+    return Number(line.trim().split(/\s+/).pop());
+  };
+  assert.ok(value('lanes_txpool_received_total') >= 2);
+  assert.ok(value('lanes_txpool_rejected_total{reason="nonce_too_low"}') >= 1);
+  assert.ok(value('lanes_transactions_included_total') >= 1);
+  assert.ok(value('lanes_blocks_total') >= 1);
+  assert.ok(text.includes('lanes_block_build_seconds'), 'build time histogram');
+  assert.ok(text.includes('lanes_rpc_requests_total{method="eth_sendRawTransactionSync"}'));
+});
