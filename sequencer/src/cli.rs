@@ -30,14 +30,44 @@ pub enum Command {
     /// standard test mnemonic ("test test ... junk"), so cast, viem, ethers, web3.py and
     /// MetaMask work with their defaults against http://127.0.0.1:8545.
     Node(Box<NodeArgs>),
+    /// Benchmark the block executors on synthetic workloads: sequential revm against the
+    /// parallel executor, same block, both end states checked, medians of 5 runs.
+    ///
+    /// Example: `lanes bench --workload mixed --hot-ratio 0.1,0.3,0.6 --txs 10000 --json`.
+    Bench(BenchArgs),
+}
+
+/// `lanes bench` flags.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Workloads: `raw` (transfers between distinct accounts), `erc20` (transfers among 10k
+    /// holders), `amm` (swaps on one pool: fully conflicting), `mixed` (a share of transactions
+    /// hits one hot slot, see --hot-ratio). Comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', default_value = "raw,erc20,amm,mixed")]
+    pub workload: Vec<String>,
+    /// Hot ratios for `mixed`, in [0, 1]; several give a curve (comma-separated).
+    #[arg(long = "hot-ratio", value_delimiter = ',', default_value = "0.1")]
+    pub hot_ratio: Vec<f64>,
+    /// Transactions per block.
+    #[arg(long, default_value_t = 10_000)]
+    pub txs: usize,
+    /// Threads of the parallel executor [default: the number of CPU cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print one JSON object per workload instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which block executor runs transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExecutorKind {
-    /// revm, one transaction after another (the reference).
+    /// revm on all cores: conflict detection over read/write sets, parallel waves; results
+    /// identical to `sequential`.
     #[default]
+    CpuParallel,
+    /// revm, one transaction after another (the reference).
     Sequential,
 }
 
@@ -102,9 +132,17 @@ pub struct NodeArgs {
     #[arg(long, env = "LANES_METRICS", value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
 
-    /// Block executor [default: sequential].
+    /// Block executor [default: cpu-parallel].
     #[arg(long, env = "LANES_EXECUTOR", value_enum)]
     pub executor: Option<ExecutorKind>,
+
+    /// Threads of the parallel executor [default: the number of CPU cores].
+    #[arg(
+        long = "executor.threads",
+        env = "LANES_EXECUTOR_THREADS",
+        value_name = "N"
+    )]
+    pub executor_threads: Option<usize>,
 
     /// Most transactions one sender may have in the pool [default: 4096].
     #[arg(
@@ -168,6 +206,8 @@ pub struct FileConfig {
     pub metrics: Option<SocketAddr>,
     /// See `--executor`.
     pub executor: Option<ExecutorKind>,
+    /// See `--executor.threads`.
+    pub executor_threads: Option<usize>,
     /// `[http]`.
     #[serde(default)]
     pub http: HttpSection,
@@ -228,6 +268,8 @@ pub struct NodeConfig {
     pub metrics: Option<SocketAddr>,
     /// Executor.
     pub executor: ExecutorKind,
+    /// Threads of the parallel executor.
+    pub executor_threads: usize,
     /// Pool limits.
     pub txpool_max_per_sender: usize,
     /// Pool limits.
@@ -296,6 +338,11 @@ impl NodeArgs {
             gas_limit: self.gas_limit.or(file.gas_limit),
             metrics: self.metrics.or(file.metrics),
             executor: self.executor.or(file.executor).unwrap_or_default(),
+            executor_threads: match self.executor_threads.or(file.executor_threads) {
+                Some(0) => return Err("--executor.threads must be at least 1".into()),
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(1, usize::from),
+            },
             txpool_max_per_sender: self
                 .txpool_max_per_sender
                 .or(file.txpool.max_per_sender)

@@ -8,7 +8,7 @@ use std::sync::{
 
 use alloy_primitives::Address;
 use eyre::{WrapErr, eyre};
-use lanes_conflict::{Executor, SequentialExecutor};
+use lanes_conflict::{Executor, ParallelExecutor, SequentialExecutor};
 use lanes_rpc::{EthBackend, RpcConfig, RpcHandle};
 use tracing::info;
 
@@ -88,8 +88,13 @@ pub async fn start_node(config: &NodeConfig) -> eyre::Result<RunningNode> {
 
     let executor: Arc<dyn Executor> = match config.executor {
         ExecutorKind::Sequential => Arc::new(SequentialExecutor),
+        ExecutorKind::CpuParallel => Arc::new(ParallelExecutor::new(config.executor_threads)),
     };
-    info!(executor = executor.name(), "executor ready");
+    info!(
+        executor = executor.name(),
+        threads = config.executor_threads,
+        "executor ready"
+    );
 
     let stop = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(AtomicBool::new(false));

@@ -10,6 +10,7 @@
 //!
 //! The crate has no feature flags.
 
+pub mod bench;
 pub mod builder;
 pub mod chain;
 pub mod cli;

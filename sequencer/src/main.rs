@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 
 use clap::Parser;
 use lanes_sequencer::{
+    bench,
     cli::{Cli, Command, LogFormat},
     launch,
 };
@@ -41,5 +42,6 @@ fn main() -> eyre::Result<()> {
                 .build()?;
             runtime.block_on(launch::run_node(config))
         }
+        Command::Bench(args) => bench::run(&args),
     }
 }

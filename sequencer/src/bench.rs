@@ -1,0 +1,70 @@
+//! `lanes bench`: the executors on the workloads of `lanes_conflict::workloads`.
+
+use lanes_conflict::workloads::{BenchResult, WorkloadKind, run_bench};
+
+use crate::cli::BenchArgs;
+
+/// Runs the benchmarks the arguments ask for and prints the results.
+pub fn run(args: &BenchArgs) -> eyre::Result<()> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let mut kinds = Vec::new();
+    for name in &args.workload {
+        match name.parse::<WorkloadKind>().map_err(|e| eyre::eyre!(e))? {
+            WorkloadKind::Mixed { .. } => {
+                for &hot_ratio in &args.hot_ratio {
+                    if !(0.0..=1.0).contains(&hot_ratio) {
+                        eyre::bail!("--hot-ratio {hot_ratio} is outside [0, 1]");
+                    }
+                    kinds.push(WorkloadKind::Mixed { hot_ratio });
+                }
+            }
+            kind => kinds.push(kind),
+        }
+    }
+    if !args.json {
+        println!(
+            "machine: {} logical cores; parallel executor threads: {threads}",
+            cores()
+        );
+        println!(
+            "{:<24} {:>7} {:>14} {:>14} {:>12} {:>12} {:>8}",
+            "workload", "txs", "seq Mgas/s", "par Mgas/s", "seq tx/s", "par tx/s", "speedup"
+        );
+    }
+    for kind in kinds {
+        if !args.json {
+            eprintln!("running {kind} with {} transactions ...", args.txs);
+        }
+        let result = run_bench(kind, args.txs, threads)?;
+        print(&result, args.json)?;
+    }
+    Ok(())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn print(r: &BenchResult, json: bool) -> eyre::Result<()> {
+    if json {
+        let mut value = serde_json::to_value(r)?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("machine_cores".into(), cores().into());
+        }
+        println!("{value}");
+    } else {
+        println!(
+            "{:<24} {:>7} {:>14.1} {:>14.1} {:>12.0} {:>12.0} {:>7.2}x",
+            r.workload,
+            r.txs,
+            r.sequential_gas_per_s / 1e6,
+            r.parallel_gas_per_s / 1e6,
+            r.sequential_tx_per_s,
+            r.parallel_tx_per_s,
+            r.speedup
+        );
+    }
+    Ok(())
+}
