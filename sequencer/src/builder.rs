@@ -10,8 +10,7 @@ use std::{
 };
 
 use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom,
-    TxEnvelope, TxType,
+    Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope, TxType,
     proofs::{calculate_receipt_root, calculate_transaction_root},
     transaction::Recovered,
 };
@@ -21,11 +20,11 @@ use lanes_rpc::backend::{BlockData, NewBlock};
 use tracing::{debug, error, info};
 
 use crate::{
+    chain::cancun_header,
     node::Node,
     pool::SenderState,
     state::StateTries,
     storage::{BlockWrite, StateAt, StorageError},
-    trie::EMPTY_ROOT_HASH,
 };
 
 /// Most transactions considered for one block.
@@ -249,28 +248,18 @@ impl BlockBuilder {
         let envelopes: Vec<&TxEnvelope> = transactions.iter().map(|t| t.inner()).collect();
         let header = Header {
             parent_hash: parent.hash(),
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
             beneficiary: ctx.beneficiary,
             state_root,
             transactions_root: calculate_transaction_root(&envelopes),
             receipts_root: calculate_receipt_root(&receipts),
             logs_bloom,
-            difficulty: Default::default(),
             number: ctx.number,
             gas_limit: ctx.gas_limit,
             gas_used: execution.gas_used,
             timestamp: ctx.timestamp,
-            extra_data: Default::default(),
             mix_hash: ctx.prevrandao,
-            nonce: Default::default(),
             base_fee_per_gas: Some(ctx.base_fee),
-            withdrawals_root: Some(EMPTY_ROOT_HASH),
-            blob_gas_used: Some(0),
-            excess_blob_gas: Some(0),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: None,
-            block_access_list_hash: None,
-            slot_number: None,
+            ..cancun_header()
         };
         let body_size: usize = envelopes
             .iter()

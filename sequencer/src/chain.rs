@@ -195,30 +195,32 @@ impl ChainSpec {
     pub fn genesis_header(&self, state_root: B256) -> Header {
         let g = &self.genesis;
         Header {
-            parent_hash: B256::ZERO,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
             beneficiary: g.coinbase,
             state_root,
-            transactions_root: EMPTY_ROOT_HASH,
-            receipts_root: EMPTY_ROOT_HASH,
-            logs_bloom: Default::default(),
             difficulty: g.difficulty,
-            number: 0,
             gas_limit: g.gas_limit,
-            gas_used: 0,
             timestamp: g.timestamp,
             extra_data: g.extra_data.clone(),
             mix_hash: g.mix_hash,
             nonce: g.nonce.into(),
             base_fee_per_gas: Some(g.base_fee_per_gas.map_or(INITIAL_BASE_FEE, |b| b as u64)),
-            withdrawals_root: Some(EMPTY_ROOT_HASH),
-            blob_gas_used: Some(0),
-            excess_blob_gas: Some(0),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: None,
-            block_access_list_hash: None,
-            slot_number: None,
+            ..cancun_header()
         }
+    }
+}
+
+/// A Cancun header of an empty block of this chain: no uncles, no withdrawals, no blobs, a zero
+/// beacon root (there is no beacon chain). Block-specific fields are for the caller to set.
+pub fn cancun_header() -> Header {
+    Header {
+        ommers_hash: EMPTY_OMMER_ROOT_HASH,
+        transactions_root: EMPTY_ROOT_HASH,
+        receipts_root: EMPTY_ROOT_HASH,
+        withdrawals_root: Some(EMPTY_ROOT_HASH),
+        blob_gas_used: Some(0),
+        excess_blob_gas: Some(0),
+        parent_beacon_block_root: Some(B256::ZERO),
+        ..Default::default()
     }
 }
 

@@ -425,20 +425,23 @@ impl EthBackend for Node {
                 .with_db(Overlay::new(state))
                 .build_mainnet();
             match vm.transact(tx) {
-                Ok(result) => Ok(match result.result {
-                    ExecutionResult::Success { gas, output, .. } => CallOutcome::Success {
-                        output: output.into_data(),
-                        gas_used: gas.total_gas_spent() - gas.inner_refunded(),
-                    },
-                    ExecutionResult::Revert { gas, output, .. } => CallOutcome::Revert {
-                        output,
-                        gas_used: gas.total_gas_spent(),
-                    },
-                    ExecutionResult::Halt { reason, gas, .. } => CallOutcome::Halt {
-                        reason: format!("{reason:?}"),
-                        gas_used: gas.total_gas_spent(),
-                    },
-                }),
+                Ok(result) => {
+                    // Gas as a receipt would show it: refunds applied.
+                    let gas_used = result.result.tx_gas_used();
+                    Ok(match result.result {
+                        ExecutionResult::Success { output, .. } => CallOutcome::Success {
+                            output: output.into_data(),
+                            gas_used,
+                        },
+                        ExecutionResult::Revert { output, .. } => {
+                            CallOutcome::Revert { output, gas_used }
+                        }
+                        ExecutionResult::Halt { reason, .. } => CallOutcome::Halt {
+                            reason: format!("{reason:?}"),
+                            gas_used,
+                        },
+                    })
+                }
                 Err(EVMError::Transaction(e)) => Err(BackendError::InvalidRequest(e.to_string())),
                 Err(e) => Err(internal(e)),
             }
