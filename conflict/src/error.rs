@@ -19,4 +19,12 @@ pub enum ExecError {
         /// What revm said.
         message: String,
     },
+    /// A benchmark workload's end-state check failed, or the executors disagreed.
+    #[error("benchmark check failed for {executor}: {message}")]
+    Bench {
+        /// The executor whose result failed.
+        executor: &'static str,
+        /// What was expected and what was found.
+        message: String,
+    },
 }

@@ -21,8 +21,14 @@ pub const SPEC: SpecId = SpecId::CANCUN;
 pub fn cfg_env(chain_id: u64) -> CfgEnv {
     let mut cfg = CfgEnv::new_with_spec(SPEC);
     cfg.chain_id = chain_id;
+    // Cancun's limit (EIP-4844: 786432 blob gas per block / 131072 per blob). revm checks it
+    // only when configured.
+    cfg.set_max_blobs_per_tx(MAX_BLOBS_PER_TX);
     cfg
 }
+
+/// Most blobs one transaction may carry under [`SPEC`].
+pub const MAX_BLOBS_PER_TX: u64 = 6;
 
 /// revm's block environment for `block`.
 pub fn block_env(block: &BlockContext) -> BlockEnv {
@@ -41,7 +47,10 @@ pub fn block_env(block: &BlockContext) -> BlockEnv {
 }
 
 /// A mainnet revm over `db` for `block`.
-pub fn build_evm<DB: Database>(block: &BlockContext, db: DB) -> MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, DB>> {
+pub fn build_evm<DB: Database>(
+    block: &BlockContext,
+    db: DB,
+) -> MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, DB>> {
     Context::mainnet()
         .with_cfg(cfg_env(block.chain_id))
         .with_block(block_env(block))
@@ -65,11 +74,19 @@ pub fn tx_env(tx: &Recovered<TxEnvelope>) -> TxEnv {
         chain_id: inner.chain_id(),
         access_list: inner.access_list().cloned().unwrap_or_default(),
         gas_priority_fee: inner.max_priority_fee_per_gas(),
-        blob_hashes: inner.blob_versioned_hashes().map(<[_]>::to_vec).unwrap_or_default(),
+        blob_hashes: inner
+            .blob_versioned_hashes()
+            .map(<[_]>::to_vec)
+            .unwrap_or_default(),
         max_fee_per_blob_gas: inner.max_fee_per_blob_gas().unwrap_or_default(),
         authorization_list: inner
             .authorization_list()
-            .map(|list| list.iter().cloned().map(revm::context_interface::either::Either::Left).collect())
+            .map(|list| {
+                list.iter()
+                    .cloned()
+                    .map(revm::context_interface::either::Either::Left)
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
@@ -77,7 +94,11 @@ pub fn tx_env(tx: &Recovered<TxEnvelope>) -> TxEnv {
 /// Turns revm's result into our outcome, given the gas the block used before this transaction.
 pub fn outcome(result: ExecutionResult, gas_before: u64) -> TxOutcome {
     let gas_used = result.tx_gas_used();
-    let contract_address = if result.is_success() { result.created_address() } else { None };
+    let contract_address = if result.is_success() {
+        result.created_address()
+    } else {
+        None
+    };
     let (success, logs, output) = match result {
         ExecutionResult::Success { logs, output, .. } => (true, logs, output.into_data()),
         ExecutionResult::Revert { output, .. } => (false, Vec::new(), output),

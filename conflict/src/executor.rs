@@ -3,7 +3,10 @@
 use alloy_consensus::{TxEnvelope, transaction::Recovered};
 use alloy_primitives::{Address, B256, Bytes, Log};
 
-use crate::{Result, state::{StateDiff, StateView}};
+use crate::{
+    Result,
+    state::{StateDiff, StateView},
+};
 
 /// The block a set of transactions executes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

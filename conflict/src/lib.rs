@@ -3,18 +3,33 @@
 //!
 //! - [`SequentialExecutor`] runs a block's transactions one after another with revm. It is the
 //!   reference every other executor is compared with.
-//! - The parallel CPU executor (conflict detection over read/write sets, waves) and the GPU
-//!   executor in `lanes-cuda-evm` implement the same trait.
+//! - [`ParallelExecutor`] (`cpu-parallel`) runs them in optimistic parallel waves on all cores
+//!   and commits in block order, with a result identical to the sequential one (see
+//!   [`parallel`]). Access sets are recorded by [`access`], transactions grouped by the hints
+//!   of [`hints`], and the beneficiary's fees paid lazily by `fees`.
+//! - The GPU executor in `lanes-cuda-evm` implements the same trait.
+//! - [`workloads`] holds the benchmark workloads (signed blocks with end-state checks) and
+//!   [`workloads::run_bench`], shared by the benches and `lanes bench`.
 //!
 //! The crate has no feature flags.
 
+pub mod access;
 mod error;
 pub mod evm;
 mod executor;
+mod fees;
+pub mod hints;
+pub mod parallel;
 mod sequential;
 pub mod state;
+pub mod workloads;
 
+pub use access::StateKey;
 pub use error::{ExecError, Result};
-pub use executor::{BlockContext, BlockExecution, Executor, IncludedTx, SkipReason, SkippedTx, TxOutcome};
+pub use executor::{
+    BlockContext, BlockExecution, Executor, IncludedTx, SkipReason, SkippedTx, TxOutcome,
+};
+pub use hints::{HotEntry, HotKeys};
+pub use parallel::{ExecStats, ParallelExecutor, WaveStats};
 pub use sequential::SequentialExecutor;
 pub use state::{AccountDiff, InMemoryState, Overlay, StateDiff, StateError, StateView};

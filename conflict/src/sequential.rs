@@ -30,7 +30,10 @@ impl Executor for SequentialExecutor {
         for (index, tx) in txs.iter().enumerate() {
             let available = block.gas_limit - out.gas_used;
             if tx.gas_limit() > available {
-                let reason = SkipReason::BlockFull { available, gas_limit: tx.gas_limit() };
+                let reason = SkipReason::BlockFull {
+                    available,
+                    gas_limit: tx.gas_limit(),
+                };
                 out.skipped.push(SkippedTx { index, reason });
                 continue;
             }
@@ -46,7 +49,12 @@ impl Executor for SequentialExecutor {
                     out.skipped.push(SkippedTx { index, reason });
                 }
                 Err(EVMError::Database(e)) => return Err(ExecError::State(e)),
-                Err(other) => return Err(ExecError::Evm { index, message: other.to_string() }),
+                Err(other) => {
+                    return Err(ExecError::Evm {
+                        index,
+                        message: other.to_string(),
+                    });
+                }
             }
         }
         out.diff = evm.ctx.journaled_state.database.into_diff();

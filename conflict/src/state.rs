@@ -2,7 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_primitives::{
+    Address, B256, U256, keccak256,
+    map::{AddressMap as FastAddressMap, B256Map, HashMap as FastMap},
+};
 use revm::{
     DatabaseCommit,
     bytecode::Bytecode,
@@ -56,10 +59,152 @@ pub struct StateDiff {
 }
 
 #[derive(Debug, Clone, Default)]
-struct OverlayAccount {
+pub(crate) struct OverlayAccount {
     info: Option<AccountInfo>,
     storage_wiped: bool,
-    storage: HashMap<U256, U256>,
+    storage: FastMap<U256, U256>,
+}
+
+/// One account's change from one transaction, reduced to what [`Overlay::apply_change`] needs:
+/// the same effect as [`Overlay::apply_account`] on the revm account it came from, without
+/// revm's bookkeeping, so that it is cheap to hand from thread to thread.
+#[derive(Debug, Clone)]
+pub(crate) enum AccountChange {
+    /// Self-destructed, or touched while empty (EIP-161): the account and its storage go.
+    Destroyed,
+    /// New info (without code); `created` wipes the storage it had.
+    Updated {
+        info: AccountInfo,
+        created: bool,
+        code: CodeChange,
+        storage: Vec<(U256, U256)>,
+    },
+}
+
+/// What an updated account says about its code.
+#[derive(Debug, Clone)]
+pub(crate) enum CodeChange {
+    /// Its code was not loaded.
+    NotLoaded,
+    /// Its code was loaded from state: known by its hash.
+    Loaded,
+    /// It was deployed by the transaction.
+    Deployed(Bytecode),
+}
+
+impl AccountChange {
+    /// The change `account` makes, or `None` if it was not touched.
+    pub(crate) fn of(account: &Account) -> Option<Self> {
+        if !account.is_touched() {
+            return None;
+        }
+        if account.is_selfdestructed() || account.is_empty() {
+            return Some(Self::Destroyed);
+        }
+        let created = account.is_created();
+        let code = match &account.info.code {
+            None => CodeChange::NotLoaded,
+            Some(code) if created => CodeChange::Deployed(code.clone()),
+            Some(_) => CodeChange::Loaded,
+        };
+        let storage = account
+            .storage
+            .iter()
+            .filter(|(_, value)| value.is_changed())
+            .map(|(slot, value)| (*slot, value.present_value))
+            .collect();
+        Some(Self::Updated {
+            info: account.info.copy_without_code(),
+            created,
+            code,
+            storage,
+        })
+    }
+}
+
+impl OverlayAccount {
+    fn into_diff(self) -> AccountDiff {
+        AccountDiff {
+            info: self.info,
+            storage_wiped: self.storage_wiped,
+            storage: self.storage.into_iter().collect(),
+        }
+    }
+}
+
+/// Sorts by address, comparing the first eight bytes as an integer before the whole address:
+/// several times faster than comparing 20-byte arrays, same order.
+fn sort_by_address(order: &mut [(Address, u32)]) {
+    let prefix =
+        |address: &Address| u64::from_be_bytes(address.0[..8].try_into().expect("eight bytes"));
+    order.sort_unstable_by(|(a, _), (b, _)| prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b)));
+}
+
+/// Changed accounts: an append-only arena indexed by address. The index stays small (an
+/// address and a position per account), so lookups stay in cache, and the arena is already a
+/// vector when the diff is built.
+#[derive(Debug, Clone, Default)]
+struct Accounts {
+    index: FastAddressMap<u32>,
+    entries: Vec<(Address, OverlayAccount)>,
+}
+
+impl Accounts {
+    fn get(&self, address: &Address) -> Option<&OverlayAccount> {
+        self.index
+            .get(address)
+            .map(|at| &self.entries[*at as usize].1)
+    }
+
+    fn contains(&self, address: &Address) -> bool {
+        self.index.contains_key(address)
+    }
+
+    /// The entry of `address`, created empty if missing.
+    fn entry(&mut self, address: Address) -> &mut OverlayAccount {
+        let len = self.entries.len();
+        let at = *self
+            .index
+            .entry(address)
+            .or_insert_with(|| u32::try_from(len).expect("fewer than 2^32 accounts"));
+        if at as usize == len {
+            self.entries.push((address, OverlayAccount::default()));
+        }
+        &mut self.entries[at as usize].1
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.index.clear();
+        self.entries.clear();
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.index.reserve(additional);
+        self.entries.reserve(additional);
+    }
+
+    /// Positions of the entries in address order.
+    fn sorted_positions(&self) -> Vec<(Address, u32)> {
+        let mut order: Vec<(Address, u32)> = self
+            .index
+            .iter()
+            .map(|(address, at)| (*address, *at))
+            .collect();
+        sort_by_address(&mut order);
+        order
+    }
+}
+
+/// The changes an [`Overlay`] holds, detached from the view it stacks on, so that they can be
+/// folded into another overlay with [`Overlay::merge`].
+#[derive(Debug, Default)]
+pub(crate) struct OverlayChanges {
+    accounts: Accounts,
+    codes: B256Map<Bytecode>,
 }
 
 /// Pending changes stacked on a [`StateView`]: what a block has written so far. It is a revm
@@ -68,14 +213,18 @@ struct OverlayAccount {
 #[derive(Debug)]
 pub struct Overlay<'a, S: ?Sized> {
     base: &'a S,
-    accounts: HashMap<Address, OverlayAccount>,
-    codes: HashMap<B256, Bytecode>,
+    accounts: Accounts,
+    codes: B256Map<Bytecode>,
 }
 
 impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
     /// An empty overlay on `base`.
     pub fn new(base: &'a S) -> Self {
-        Self { base, accounts: HashMap::new(), codes: HashMap::new() }
+        Self {
+            base,
+            accounts: Accounts::default(),
+            codes: B256Map::default(),
+        }
     }
 
     /// The state this overlay stacks on.
@@ -87,34 +236,162 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
     /// deleted) and self-destruct semantics.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = (Address, Account)>) {
         for (address, account) in changes {
-            if !account.is_touched() {
-                continue;
+            self.apply_account(address, &account);
+        }
+    }
+
+    /// Folds one account of a transaction's changes in (see [`Overlay::apply`]).
+    pub(crate) fn apply_account(&mut self, address: Address, account: &Account) {
+        if !account.is_touched() {
+            return;
+        }
+        let entry = self.accounts.entry(address);
+        if account.is_selfdestructed() || account.is_empty() {
+            // A destroyed or empty account leaves nothing behind, storage included.
+            // Empty-and-touched also covers accounts that were never created.
+            entry.info = None;
+            entry.storage.clear();
+            entry.storage_wiped = true;
+            return;
+        }
+        if account.is_created() {
+            entry.storage.clear();
+            entry.storage_wiped = true;
+        }
+        // Copy the info without its code: cloning the code would be an atomic reference count
+        // update on bytecode shared by every thread.
+        let info = account.info.copy_without_code();
+        if let Some(code) = &account.info.code
+            && info.code_hash != KECCAK_EMPTY
+            && !self.codes.contains_key(&info.code_hash)
+        {
+            self.codes.insert(info.code_hash, code.clone());
+        }
+        entry.info = Some(info);
+        for (slot, value) in &account.storage {
+            if value.is_changed() {
+                entry.storage.insert(*slot, value.present_value);
             }
-            let entry = self.accounts.entry(address).or_default();
-            if account.is_selfdestructed() || account.is_empty() {
-                // A destroyed or empty account leaves nothing behind, storage included.
-                // Empty-and-touched also covers accounts that were never created.
+        }
+    }
+
+    /// Folds in a change computed by [`AccountChange::of`]; the same as
+    /// [`Overlay::apply_account`] on the account it was computed from. With `record_loaded_code`
+    /// false, code that was merely loaded is not copied in: enough for an overlay that only
+    /// serves reads (its base has that code) and is never turned into a diff.
+    pub(crate) fn apply_change(
+        &mut self,
+        address: Address,
+        change: &AccountChange,
+        record_loaded_code: bool,
+    ) -> Result<(), StateError> {
+        let (info, created, code, storage) = match change {
+            AccountChange::Destroyed => {
+                let entry = self.accounts.entry(address);
                 entry.info = None;
                 entry.storage.clear();
                 entry.storage_wiped = true;
-                continue;
+                return Ok(());
             }
-            if account.is_created() {
-                entry.storage.clear();
-                entry.storage_wiped = true;
+            AccountChange::Updated {
+                info,
+                created,
+                code,
+                storage,
+            } => (info, created, code, storage),
+        };
+        if info.code_hash != KECCAK_EMPTY && !self.codes.contains_key(&info.code_hash) {
+            let code = match code {
+                CodeChange::NotLoaded => None,
+                CodeChange::Deployed(code) => Some(code.clone()),
+                // revm loads code from the database by hash, so the state holds it.
+                CodeChange::Loaded if record_loaded_code => Some(
+                    StateView::code(self, info.code_hash)?
+                        .ok_or_else(|| StateError(format!("code {} not found", info.code_hash)))?,
+                ),
+                CodeChange::Loaded => None,
+            };
+            if let Some(code) = code {
+                self.codes.insert(info.code_hash, code);
             }
-            let mut info = account.info;
-            if let Some(code) = info.code.take() {
-                if info.code_hash != KECCAK_EMPTY && !self.codes.contains_key(&info.code_hash) {
-                    self.codes.insert(info.code_hash, code);
+        }
+        let entry = self.accounts.entry(address);
+        if *created {
+            entry.storage.clear();
+            entry.storage_wiped = true;
+        }
+        entry.info = Some(info.copy_without_code());
+        entry.storage.extend(storage.iter().copied());
+        Ok(())
+    }
+
+    /// Pays `fee` to the block beneficiary exactly as revm's post-execution step does at the end
+    /// of a transaction that did not otherwise load the beneficiary: the account is loaded
+    /// without its code, its balance raised (unless that overflows) and it is touched, so an
+    /// account that stays empty is deleted (EIP-161).
+    pub(crate) fn pay_beneficiary(
+        &mut self,
+        beneficiary: Address,
+        fee: U256,
+    ) -> Result<(), StateError> {
+        let mut account = match self.basic_info(beneficiary)? {
+            Some(info) => Account::from(info),
+            None => Account::new_not_existing(Default::default()),
+        };
+        account.mark_touch();
+        if let Some(balance) = account.info.balance.checked_add(fee) {
+            account.info.balance = balance;
+        }
+        self.apply_account(beneficiary, &account);
+        Ok(())
+    }
+
+    /// Whether this overlay holds changes to `address` (its account or its storage).
+    pub(crate) fn has_account(&self, address: Address) -> bool {
+        self.accounts.contains(&address)
+    }
+
+    /// Forgets every change, keeping the memory for the next use.
+    pub(crate) fn clear(&mut self) {
+        self.accounts.clear();
+        self.codes.clear();
+    }
+
+    /// Whether this overlay itself determines `slot` of `address` (written, or wiped).
+    pub(crate) fn has_slot(&self, address: Address, slot: U256) -> bool {
+        self.accounts.get(&address).is_some_and(|acc| {
+            acc.storage_wiped || acc.info.is_none() || acc.storage.contains_key(&slot)
+        })
+    }
+
+    /// Detaches the changes from the view they stack on.
+    pub(crate) fn into_changes(self) -> OverlayChanges {
+        OverlayChanges {
+            accounts: self.accounts,
+            codes: self.codes,
+        }
+    }
+
+    /// Folds in changes that were made on top of this overlay. The result equals applying the
+    /// same transactions to this overlay directly: every account entry of `upper` holds its
+    /// authoritative info, a wipe there clears what this overlay holds, and code already known
+    /// here keeps its first version.
+    pub(crate) fn merge(&mut self, upper: OverlayChanges) {
+        if self.accounts.is_empty() {
+            self.accounts = upper.accounts;
+        } else {
+            for (address, acc) in upper.accounts.entries {
+                let entry = self.accounts.entry(address);
+                if acc.storage_wiped {
+                    entry.storage.clear();
+                    entry.storage_wiped = true;
                 }
+                entry.info = acc.info;
+                entry.storage.extend(acc.storage);
             }
-            entry.info = Some(info);
-            for (slot, value) in account.storage {
-                if value.is_changed() {
-                    entry.storage.insert(slot, value.present_value);
-                }
-            }
+        }
+        for (hash, code) in upper.codes {
+            self.codes.entry(hash).or_insert(code);
         }
     }
 
@@ -125,7 +402,7 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
         }
         let mut info = self.basic_info(address)?.unwrap_or_default();
         info.balance = info.balance.saturating_add(amount);
-        self.accounts.entry(address).or_default().info = Some(info);
+        self.accounts.entry(address).info = Some(info);
         Ok(())
     }
 
@@ -138,19 +415,59 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
 
     /// The accumulated changes as a deterministic [`StateDiff`].
     pub fn into_diff(self) -> StateDiff {
-        let accounts = self
-            .accounts
+        // Sort small (address, position) pairs rather than whole entries, then build the map
+        // from sorted input, which `BTreeMap` does in linear time.
+        let order = self.accounts.sorted_positions();
+        let mut entries = self.accounts.entries;
+        let accounts = order
             .into_iter()
-            .map(|(address, acc)| {
-                let diff = AccountDiff {
-                    info: acc.info,
-                    storage_wiped: acc.storage_wiped,
-                    storage: acc.storage.into_iter().collect(),
-                };
-                (address, diff)
+            .map(|(address, at)| {
+                (
+                    address,
+                    std::mem::take(&mut entries[at as usize].1).into_diff(),
+                )
             })
             .collect();
-        StateDiff { accounts, codes: self.codes.into_iter().collect() }
+        StateDiff {
+            accounts,
+            codes: self.codes.into_iter().collect(),
+        }
+    }
+}
+
+impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
+    /// [`Overlay::into_diff`], converting entries on `pool` while this thread sorts.
+    pub(crate) fn into_diff_in(self, pool: &rayon::ThreadPool) -> StateDiff {
+        let Accounts { index, entries } = self.accounts;
+        let mut diffs: Vec<AccountDiff> = Vec::new();
+        let mut order: Vec<(Address, u32)> = Vec::new();
+        pool.in_place_scope(|scope| {
+            let diffs = &mut diffs;
+            scope.spawn(move |_| {
+                *diffs = entries
+                    .into_iter()
+                    .map(|(_, acc)| acc.into_diff())
+                    .collect()
+            });
+            order = index.into_iter().collect();
+            sort_by_address(&mut order);
+        });
+        // Sorted input: `BTreeMap` checks that in one pass and builds in linear time.
+        let accounts = order
+            .into_iter()
+            .map(|(address, at)| (address, std::mem::take(&mut diffs[at as usize])))
+            .collect();
+        StateDiff {
+            accounts,
+            codes: self.codes.into_iter().collect(),
+        }
+    }
+
+    /// An empty overlay on `base` with room for `accounts` changed accounts.
+    pub(crate) fn with_capacity(base: &'a S, accounts: usize) -> Self {
+        let mut overlay = Self::new(base);
+        overlay.accounts.reserve(accounts);
+        overlay
     }
 }
 
@@ -216,9 +533,9 @@ impl<S: StateView + ?Sized> DatabaseCommit for Overlay<'_, S> {
 /// A whole state in memory: genesis allocations for tests, benchmark workloads, state tests.
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryState {
-    accounts: HashMap<Address, AccountInfo>,
-    storage: HashMap<Address, HashMap<U256, U256>>,
-    codes: HashMap<B256, Bytecode>,
+    accounts: FastAddressMap<AccountInfo>,
+    storage: FastAddressMap<FastMap<U256, U256>>,
+    codes: B256Map<Bytecode>,
     block_hashes: HashMap<u64, B256>,
 }
 
@@ -229,7 +546,13 @@ impl InMemoryState {
     }
 
     /// Sets an account's balance and nonce, and its code if given.
-    pub fn insert_account(&mut self, address: Address, balance: U256, nonce: u64, code: Option<Bytecode>) {
+    pub fn insert_account(
+        &mut self,
+        address: Address,
+        balance: U256,
+        nonce: u64,
+        code: Option<Bytecode>,
+    ) {
         let (code_hash, code) = match code {
             Some(code) if !code.is_empty() => {
                 let hash = keccak256(code.original_byte_slice());
@@ -242,7 +565,13 @@ impl InMemoryState {
         }
         self.accounts.insert(
             address,
-            AccountInfo { balance, nonce, code_hash, code: None, account_id: None },
+            AccountInfo {
+                balance,
+                nonce,
+                code_hash,
+                code: None,
+                account_id: None,
+            },
         );
     }
 
@@ -302,7 +631,12 @@ impl StateView for InMemoryState {
     }
 
     fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
-        Ok(self.storage.get(&address).and_then(|s| s.get(&slot)).copied().unwrap_or_default())
+        Ok(self
+            .storage
+            .get(&address)
+            .and_then(|s| s.get(&slot))
+            .copied()
+            .unwrap_or_default())
     }
 
     fn code(&self, code_hash: B256) -> Result<Option<Bytecode>, StateError> {
@@ -311,5 +645,147 @@ impl StateView for InMemoryState {
 
     fn block_hash(&self, number: u64) -> Result<B256, StateError> {
         Ok(self.block_hashes.get(&number).copied().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use revm::state::{AccountStatus, EvmStorageSlot};
+
+    use super::*;
+
+    fn base() -> InMemoryState {
+        let mut state = InMemoryState::new();
+        state.insert_account(Address::repeat_byte(1), U256::from(10), 1, None);
+        state.insert_storage(Address::repeat_byte(1), U256::from(1), U256::from(11));
+        state.insert_account(Address::repeat_byte(2), U256::ZERO, 0, None);
+        state.insert_storage(Address::repeat_byte(2), U256::from(2), U256::from(22));
+        state.insert_account(
+            Address::repeat_byte(3),
+            U256::from(5),
+            1,
+            Some(Bytecode::new_raw(vec![0x00].into())),
+        );
+        state
+    }
+
+    /// Accounts of every shape `apply_account` distinguishes.
+    fn accounts() -> Vec<(Address, Account)> {
+        let code = Bytecode::new_raw(vec![0x60, 0x00].into());
+        let known = Bytecode::new_raw(vec![0x00].into());
+        let mut out = Vec::new();
+        for (k, status) in [
+            AccountStatus::empty(),
+            AccountStatus::Touched,
+            AccountStatus::Touched | AccountStatus::SelfDestructed,
+            AccountStatus::Touched | AccountStatus::Created,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for (j, balance) in [0u64, 7].into_iter().enumerate() {
+                for with_code in [false, true] {
+                    let address = Address::repeat_byte(
+                        1 + ((k * 4 + j * 2 + usize::from(with_code)) % 4) as u8,
+                    );
+                    let mut info = AccountInfo::from_balance(U256::from(balance));
+                    if with_code && status.contains(AccountStatus::Created) {
+                        info = info.with_code(code.clone());
+                    } else if with_code {
+                        // Code revm loaded is always the state's, by hash.
+                        info = info.with_code(known.clone());
+                    } else {
+                        info.code = None;
+                    }
+                    let mut account = Account::from(info);
+                    account.status = status;
+                    account.storage.insert(
+                        U256::from(1),
+                        EvmStorageSlot::new_changed(
+                            U256::from(11),
+                            U256::from(12),
+                            Default::default(),
+                        ),
+                    );
+                    account.storage.insert(
+                        U256::from(2),
+                        EvmStorageSlot::new(U256::from(22), Default::default()),
+                    );
+                    out.push((address, account));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn apply_change_equals_apply_account() {
+        let base = base();
+        let accounts = accounts();
+        // Every prefix of the sequence, so that changes stack on earlier ones.
+        for n in 0..=accounts.len() {
+            let mut direct = Overlay::new(&base);
+            let mut reduced = Overlay::new(&base);
+            for (address, account) in &accounts[..n] {
+                direct.apply_account(*address, account);
+                if let Some(change) = AccountChange::of(account) {
+                    reduced.apply_change(*address, &change, true).unwrap();
+                }
+            }
+            assert_eq!(
+                direct.into_diff(),
+                reduced.into_diff(),
+                "after {n} accounts"
+            );
+        }
+    }
+
+    #[test]
+    fn merge_equals_applying_directly() {
+        let base = base();
+        let accounts = accounts();
+        for split in 0..=accounts.len() {
+            let mut direct = Overlay::new(&base);
+            for (address, account) in &accounts {
+                direct.apply_account(*address, account);
+            }
+            let mut lower = Overlay::new(&base);
+            for (address, account) in &accounts[..split] {
+                lower.apply_account(*address, account);
+            }
+            let changes = {
+                let lower_view = &lower;
+                let mut upper = Overlay::new(lower_view);
+                for (address, account) in &accounts[split..] {
+                    upper.apply_account(*address, account);
+                }
+                upper.into_changes()
+            };
+            lower.merge(changes);
+            assert_eq!(direct.into_diff(), lower.into_diff(), "split at {split}");
+        }
+    }
+
+    #[test]
+    fn into_diff_in_equals_into_diff() {
+        let base = base();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let build = || {
+            let mut overlay = Overlay::new(&base);
+            for (address, account) in accounts() {
+                overlay.apply_account(address, &account);
+            }
+            for i in 0..100u8 {
+                let mut account =
+                    Account::from(AccountInfo::from_balance(U256::from(i) + U256::from(1)));
+                account.mark_touch();
+                overlay.apply_account(Address::repeat_byte(i.wrapping_mul(7)), &account);
+            }
+            overlay
+        };
+        assert_eq!(build().into_diff(), build().into_diff_in(&pool));
     }
 }

@@ -1,0 +1,220 @@
+//! Access sets: what a transaction read while it executed, recorded by a database wrapper, and
+//! the check that the reads still hold on newer state.
+//!
+//! revm loads an account's balance, nonce and code hash in one database call, so a read covers
+//! the account as a whole; storage is read slot by slot. Code is addressed by its hash and never
+//! changes, so code reads need no record. Validation compares the *values* read with the values
+//! the state holds now: equal values mean revm saw exactly the inputs it would have seen in
+//! block order, hence produced exactly the same result.
+
+use alloy_primitives::{Address, B256, U256};
+use revm::{
+    bytecode::Bytecode, database_interface::Database, primitives::KECCAK_EMPTY, state::AccountInfo,
+};
+
+use crate::state::{Overlay, StateError, StateView};
+
+/// A piece of state a transaction can read, at the granularity revm reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum StateKey {
+    /// An account's balance, nonce and code hash.
+    Account(Address),
+    /// One storage slot.
+    Storage(Address, U256),
+}
+
+impl StateKey {
+    /// The account the key belongs to.
+    pub fn address(&self) -> Address {
+        match self {
+            Self::Account(address) | Self::Storage(address, _) => *address,
+        }
+    }
+}
+
+/// One recorded read and the value it returned.
+#[derive(Debug, Clone)]
+pub(crate) struct Read {
+    value: ReadValue,
+    /// Served by an earlier transaction of the lane rather than by the snapshot.
+    pub(crate) from_lane: bool,
+}
+
+#[derive(Debug, Clone)]
+enum ReadValue {
+    Account(Address, Option<AccountInfo>),
+    Storage(Address, U256, U256),
+}
+
+impl Read {
+    pub(crate) fn address(&self) -> Address {
+        match &self.value {
+            ReadValue::Account(address, _) | ReadValue::Storage(address, _, _) => *address,
+        }
+    }
+
+    pub(crate) fn key(&self) -> StateKey {
+        match &self.value {
+            ReadValue::Account(address, _) => StateKey::Account(*address),
+            ReadValue::Storage(address, slot, _) => StateKey::Storage(*address, *slot),
+        }
+    }
+
+    /// Whether `state` still returns what this read returned. `AccountInfo` equality compares
+    /// balance, nonce and code hash: everything execution can observe.
+    pub(crate) fn holds<S: StateView + ?Sized>(&self, state: &S) -> Result<bool, StateError> {
+        Ok(match &self.value {
+            ReadValue::Account(address, info) => state.account(*address)? == *info,
+            ReadValue::Storage(address, slot, value) => state.storage(*address, *slot)? == *value,
+        })
+    }
+}
+
+/// The first read in `reads` that `state` no longer agrees with, if any.
+pub(crate) fn first_stale<S: StateView + ?Sized>(
+    reads: &[Read],
+    state: &S,
+) -> Result<Option<StateKey>, StateError> {
+    for read in reads {
+        if !read.holds(state)? {
+            return Ok(Some(read.key()));
+        }
+    }
+    Ok(None)
+}
+
+/// A revm database for speculative execution: reads come from a snapshot of committed state,
+/// or from the writes of earlier transactions of the same lane stacked on it, and every read is
+/// recorded with its value.
+#[derive(Debug)]
+pub(crate) struct RecordingDb<'a, S: ?Sized> {
+    snapshot: &'a S,
+    /// Writes of the lane's earlier transactions (empty outside a lane).
+    lane: Overlay<'a, S>,
+    in_lane: bool,
+    reads: Vec<Read>,
+    beneficiary: Address,
+    beneficiary_read: bool,
+    caller: Address,
+    lane_dependency: Option<StateKey>,
+}
+
+/// What a [`RecordingDb`] observed during one transaction.
+#[derive(Debug, Default)]
+pub(crate) struct Observed {
+    pub(crate) reads: Vec<Read>,
+    /// The transaction loaded the block beneficiary's account.
+    pub(crate) beneficiary_read: bool,
+    /// The first key whose value came from an earlier transaction of the lane: a slot it
+    /// wrote, or an account (other than the caller's) it changed.
+    pub(crate) lane_dependency: Option<StateKey>,
+}
+
+impl<'a, S: StateView + ?Sized> RecordingDb<'a, S> {
+    pub(crate) fn new(snapshot: &'a S, beneficiary: Address) -> Self {
+        Self {
+            snapshot,
+            lane: Overlay::new(snapshot),
+            in_lane: false,
+            reads: Vec::new(),
+            beneficiary,
+            beneficiary_read: false,
+            caller: Address::ZERO,
+            lane_dependency: None,
+        }
+    }
+
+    /// Starts recording a transaction sent by `caller`.
+    pub(crate) fn begin_tx(&mut self, caller: Address) {
+        self.caller = caller;
+    }
+
+    /// Starts a lane: later transactions see the writes of earlier ones.
+    pub(crate) fn start_lane(&mut self) {
+        self.in_lane = true;
+    }
+
+    /// Ends the lane: transactions read the snapshot only.
+    pub(crate) fn end_lane(&mut self) {
+        self.in_lane = false;
+        self.lane.clear();
+    }
+
+    /// The lane's pending writes, if a lane is running.
+    pub(crate) fn lane_mut(&mut self) -> Option<&mut Overlay<'a, S>> {
+        self.in_lane.then_some(&mut self.lane)
+    }
+
+    /// Takes what was observed since the last call.
+    pub(crate) fn take(&mut self) -> Observed {
+        Observed {
+            reads: std::mem::replace(&mut self.reads, Vec::with_capacity(8)),
+            beneficiary_read: std::mem::take(&mut self.beneficiary_read),
+            lane_dependency: self.lane_dependency.take(),
+        }
+    }
+}
+
+impl<S: StateView + ?Sized> Database for RecordingDb<'_, S> {
+    type Error = StateError;
+
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        if address == self.beneficiary {
+            self.beneficiary_read = true;
+        }
+        let from_lane = self.in_lane && self.lane.has_account(address);
+        let info = if from_lane {
+            let info = StateView::account(&self.lane, address)?;
+            if self.lane_dependency.is_none()
+                && address != self.caller
+                && info != self.snapshot.account(address)?
+            {
+                self.lane_dependency = Some(StateKey::Account(address));
+            }
+            info
+        } else {
+            self.snapshot.account(address)?
+        };
+        self.reads.push(Read {
+            value: ReadValue::Account(address, info.clone()),
+            from_lane,
+        });
+        Ok(info)
+    }
+
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, StateError> {
+        if code_hash == KECCAK_EMPTY || code_hash.is_zero() {
+            return Ok(Bytecode::default());
+        }
+        let code = if self.in_lane {
+            StateView::code(&self.lane, code_hash)?
+        } else {
+            self.snapshot.code(code_hash)?
+        };
+        code.ok_or_else(|| StateError(format!("code {code_hash} not found")))
+    }
+
+    fn storage(&mut self, address: Address, index: U256) -> Result<U256, StateError> {
+        if address == self.beneficiary {
+            self.beneficiary_read = true;
+        }
+        let from_lane = self.in_lane && self.lane.has_slot(address, index);
+        let value = if from_lane {
+            if self.lane_dependency.is_none() {
+                self.lane_dependency = Some(StateKey::Storage(address, index));
+            }
+            StateView::storage(&self.lane, address, index)?
+        } else {
+            self.snapshot.storage(address, index)?
+        };
+        self.reads.push(Read {
+            value: ReadValue::Storage(address, index, value),
+            from_lane,
+        });
+        Ok(value)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, StateError> {
+        self.snapshot.block_hash(number)
+    }
+}

@@ -1,0 +1,1193 @@
+//! The parallel CPU executor: optimistic waves over lanes, validated and committed in block
+//! order.
+//!
+//! A block runs as one or a few *waves*. A wave snapshots the committed state and groups the
+//! pending transactions into lanes ([`crate::hints`]). Every thread (the caller's and those of
+//! a dedicated rayon pool) takes units of work in block order, a batch of single transactions
+//! or of whole lanes, and runs them with revm against the snapshot through a [`RecordingDb`],
+//! which records each value read; a lane's later transactions also see its earlier ones'
+//! writes. revm runs with [`crate::fees::DeferredFeeHandler`], so the beneficiary is not paid.
+//!
+//! Between units, a thread takes the *committer* role if it is free. The committer walks the
+//! block in order, as far as results are ready:
+//!
+//! - a transaction whose gas limit does not fit is skipped (`BlockFull`), as sequentially;
+//! - a speculative result whose every read still holds on the committed state (this wave's
+//!   commits included) is committed: its state changes applied, its outcome recorded, its
+//!   beneficiary fee queued. An invalid result that still holds is skipped with the same
+//!   reason;
+//! - otherwise (a read was overwritten by an earlier transaction; or the transaction loaded the
+//!   beneficiary, whose balance lags while fees are queued; or it belongs to a *hot* lane, whose
+//!   transactions are expected to conflict and are not run speculatively at all) the committer
+//!   pays the queued fees and executes the transaction itself with revm's own handler on the
+//!   exact committed state. Only such transactions ever run twice.
+//!
+//! The committer only advances over a prefix in which every transaction is committed or
+//! skipped, and commits a result only when every value it read equals what sequential
+//! execution would have read at that point, so the block's result equals sequential
+//! execution's; queued fees are paid exactly as revm pays them ([`crate::fees`]).
+//!
+//! When too many results of a wave conflict, the committer aborts it: threads stop starting
+//! units, results already computed are kept (and validated again later), and the next wave
+//! groups what is left with what the conflicts showed (the conflicting key, the contract
+//! called). After [`ParallelExecutor::with_max_rounds`] waves, the committer executes the rest
+//! alone. Per-wave statistics are kept in [`ExecStats`].
+
+use std::{
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
+    time::Duration,
+};
+
+use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
+use alloy_primitives::{
+    Address, U256,
+    map::{AddressMap, HashMap},
+};
+use parking_lot::Mutex;
+use revm::{
+    ExecuteEvm,
+    context::{BlockEnv, CfgEnv, Context, TxEnv},
+    context_interface::result::{EVMError, ExecutionResult},
+    handler::MainnetEvm,
+};
+use serde::Serialize;
+
+use crate::{
+    ExecError, Result,
+    access::{Observed, Read, RecordingDb, StateKey},
+    evm::{build_evm, outcome, tx_env},
+    executor::{
+        BlockContext, BlockExecution, Executor, IncludedTx, SkipReason, SkippedTx, TxOutcome,
+    },
+    fees::transact_deferred,
+    hints::{BlockHints, HotKeys, LanePlan, TargetObservation, plan_lanes},
+    state::{AccountChange, Overlay, OverlayChanges, StateError, StateView},
+};
+
+/// Committed state of the block so far: the block's writes over the node's view.
+type Committed<'b> = Overlay<'b, dyn StateView + 'b>;
+type SpecEvm<'s, 'b> = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, RecordingDb<'s, Committed<'b>>>>;
+/// The committed state with the wave's writes on top, as the committer holds it.
+type WaveState<'s, 'b> = Overlay<'s, Committed<'b>>;
+type CommitEvm<'s, 'b> = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, Parked<WaveState<'s, 'b>>>>;
+
+/// A revm database slot that a thread's committer EVM borrows the wave state into for one
+/// transaction. revm's EVM is not `Send`, so each thread keeps its own, while the state moves
+/// with the committer role from thread to thread.
+struct Parked<D>(Option<D>);
+
+impl<D: revm::Database> revm::Database for Parked<D> {
+    type Error = D::Error;
+
+    fn basic(&mut self, address: Address) -> Result<Option<revm::state::AccountInfo>, D::Error> {
+        self.db().basic(address)
+    }
+
+    fn code_by_hash(
+        &mut self,
+        code_hash: alloy_primitives::B256,
+    ) -> Result<revm::bytecode::Bytecode, D::Error> {
+        self.db().code_by_hash(code_hash)
+    }
+
+    fn storage(&mut self, address: Address, index: U256) -> Result<U256, D::Error> {
+        self.db().storage(address, index)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<alloy_primitives::B256, D::Error> {
+        self.db().block_hash(number)
+    }
+}
+
+impl<D> Parked<D> {
+    fn db(&mut self) -> &mut D {
+        self.0
+            .as_mut()
+            .expect("the committer's state is parked in its EVM while it executes")
+    }
+}
+
+/// Default bound on waves before the rest of a block runs sequentially.
+pub const DEFAULT_MAX_ROUNDS: usize = 6;
+/// Transactions without lane-mates are handed to threads in batches of this many.
+const BATCH: usize = 16;
+/// A wave is aborted once this many of its results conflicted...
+const ABORT_MIN_CONFLICTS: usize = 3;
+/// ...and they are at least this share (one in N) of the results validated.
+const ABORT_SHARE: usize = 4;
+/// Within a block, a contract becomes a hot target when at least this share (one in N) of its
+/// calls so far conflicted on one key.
+const HOT_SHARE: usize = 4;
+
+/// Statistics of one wave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WaveStats {
+    /// Transactions the wave planned to execute speculatively.
+    pub planned: usize,
+    /// Speculative executions actually run.
+    pub executed: usize,
+    /// Lanes of more than one transaction.
+    pub lanes: usize,
+    /// Transactions in the longest lane.
+    pub longest_lane: usize,
+    /// Transactions committed or skipped by the wave's committer.
+    pub finalized: usize,
+    /// Speculative results that failed validation.
+    pub conflicts: usize,
+    /// Transactions the committer executed itself, in block order (hot ones included).
+    pub inline: usize,
+    /// Of those, transactions of hot lanes, which were never run speculatively.
+    pub hot: usize,
+    /// Executions beyond a transaction's first that this wave caused: a conflicting
+    /// transaction runs once more (by the committer, or in the next wave), and a transaction
+    /// that read the beneficiary runs again in block order.
+    pub re_executions: usize,
+    /// Whether the wave was cut short because too many results conflicted.
+    pub aborted: bool,
+}
+
+/// Statistics of one block run by the [`ParallelExecutor`], for metrics and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExecStats {
+    /// Transactions in the block.
+    pub txs: usize,
+    /// Waves run (the last may be the sequential fallback).
+    pub waves: usize,
+    /// Speculative executions, all waves together.
+    pub speculative: usize,
+    /// Executions beyond the first of a transaction: conflicting transactions run again by
+    /// the committer, and speculative runs repeated in a later wave.
+    pub re_executions: usize,
+    /// Transactions executed by the committer in block order (hot lanes, conflicts,
+    /// transactions that read the beneficiary, the sequential fallback).
+    pub inline: usize,
+    /// Transactions of hot lanes, executed by the committer without a speculative run.
+    pub hot: usize,
+    /// Speculative results that failed validation.
+    pub conflicts: usize,
+    /// Whether the rest of the block ran sequentially after the last allowed wave.
+    pub sequential_fallback: bool,
+    /// Per wave.
+    pub per_wave: Vec<WaveStats>,
+}
+
+/// The parallel CPU executor (`cpu-parallel`): see the [module docs](self).
+#[derive(Debug)]
+pub struct ParallelExecutor {
+    pool: rayon::ThreadPool,
+    threads: usize,
+    max_rounds: usize,
+    hot: Mutex<HotKeys>,
+    last_stats: Mutex<Option<ExecStats>>,
+}
+
+impl ParallelExecutor {
+    /// An executor that runs blocks on `threads` threads (at least one): the calling thread
+    /// and a dedicated pool of `threads - 1`.
+    ///
+    /// # Panics
+    /// If the operating system refuses to start the threads.
+    pub fn new(threads: usize) -> Self {
+        let threads = threads.max(1);
+        // The calling thread is one of the workers: it is already running when a block
+        // starts, while pool threads may take a while to be scheduled on a busy machine.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads((threads - 1).max(1))
+            .thread_name(|i| format!("lanes-exec-{i}"))
+            .build()
+            .expect("failed to start the executor's threads");
+        Self {
+            pool,
+            threads,
+            max_rounds: DEFAULT_MAX_ROUNDS,
+            hot: Mutex::new(HotKeys::default()),
+            last_stats: Mutex::new(None),
+        }
+    }
+
+    /// Sets the number of waves after which the rest of a block runs sequentially (zero runs
+    /// every block sequentially, through the same commit path).
+    pub fn with_max_rounds(mut self, max_rounds: usize) -> Self {
+        self.max_rounds = max_rounds;
+        self
+    }
+
+    /// Threads a block runs on, the caller's included.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Statistics of the last block executed.
+    pub fn last_stats(&self) -> Option<ExecStats> {
+        self.last_stats.lock().clone()
+    }
+
+    /// The hot-key table as it stands.
+    pub fn hot_keys(&self) -> HotKeys {
+        self.hot.lock().clone()
+    }
+
+    /// Replaces the hot-key table (to seed it, or to carry it over a restart).
+    pub fn set_hot_keys(&self, table: HotKeys) {
+        *self.hot.lock() = table;
+    }
+
+    /// Executes a block like [`Executor::execute_block`] and also returns its statistics.
+    pub fn execute_block_with_stats(
+        &self,
+        block: &BlockContext,
+        txs: &[Recovered<TxEnvelope>],
+        state: &dyn StateView,
+    ) -> Result<(BlockExecution, ExecStats)> {
+        let table = self.hot.lock().clone();
+        let mut run = BlockRun::new(self, block, txs, BlockHints::new(&table));
+        let exec = run.execute(state)?;
+        let observed = run.observations();
+        let stats = std::mem::take(&mut run.progress.stats);
+        if !observed.is_empty() || !table.entries().is_empty() {
+            let observed = count_calls(txs, observed, &table);
+            self.hot.lock().update(&observed);
+        }
+        tracing::debug!(
+            txs = stats.txs,
+            waves = stats.waves,
+            speculative = stats.speculative,
+            inline = stats.inline,
+            conflicts = stats.conflicts,
+            "parallel block executed"
+        );
+        *self.last_stats.lock() = Some(stats.clone());
+        Ok((exec, stats))
+    }
+}
+
+impl Executor for ParallelExecutor {
+    fn name(&self) -> &'static str {
+        "cpu-parallel"
+    }
+
+    fn execute_block(
+        &self,
+        block: &BlockContext,
+        txs: &[Recovered<TxEnvelope>],
+        state: &dyn StateView,
+    ) -> Result<BlockExecution> {
+        self.execute_block_with_stats(block, txs, state)
+            .map(|(exec, _)| exec)
+    }
+}
+
+/// Where a transaction's speculative result is handed from the thread that computed it to the
+/// committer. The flag lets the committer poll without touching the lock, so it never contends
+/// with the thread storing the result; a cache line each keeps neighbours from sharing one.
+#[derive(Default)]
+#[repr(align(64))]
+struct Slot {
+    ready: AtomicBool,
+    spec: Mutex<Option<Spec>>,
+}
+
+impl Slot {
+    fn put(&self, spec: Spec) {
+        *self.spec.lock() = Some(spec);
+        self.ready.store(true, Ordering::Release);
+    }
+
+    fn take(&self) -> Option<Spec> {
+        if !self.ready.load(Ordering::Acquire) {
+            return None;
+        }
+        self.ready.store(false, Ordering::Relaxed);
+        self.spec.lock().take()
+    }
+}
+
+/// A speculative result.
+enum Spec {
+    /// Executed: revm's result and state changes without the beneficiary's fee.
+    Done(Box<SpecDone>),
+    /// Rejected by revm's validation (nonce, balance, ...).
+    Invalid { reason: String, reads: Vec<Read> },
+    /// Must be executed in block order on the exact state (it loaded the beneficiary, or the
+    /// speculative run failed for a reason that is not the transaction's).
+    Exact,
+    /// Not run speculatively: it is in a hot lane, so the committer executes it in order.
+    /// Carries the contended key its target is expected to write, to keep the hot-key table
+    /// informed.
+    Hot(Option<StateKey>),
+}
+
+struct SpecDone {
+    /// Outcome with `cumulative_gas_used` still to be set; taken by the committer.
+    outcome: Option<TxOutcome>,
+    /// State changes without the beneficiary's fee, reduced on the producing thread.
+    changes: Vec<(Address, AccountChange)>,
+    fee: U256,
+    reads: Vec<Read>,
+    lane_dependency: Option<StateKey>,
+    /// Index of the thread that produced it, which also frees it (see [`Wave::trash`]).
+    producer: usize,
+}
+
+/// What the block has finalized so far; handed to each wave's committer and back.
+#[derive(Default)]
+struct Progress {
+    next: usize,
+    gas_used: u64,
+    included: Vec<IncludedTx>,
+    skipped: Vec<SkippedTx>,
+    /// Beneficiary fees of committed speculative results, not yet paid, in block order.
+    fees: Vec<U256>,
+    /// (transaction, key) for every validation failure.
+    conflicts: Vec<(usize, StateKey)>,
+    /// (transaction, key) for committed lane results that read a lane predecessor's write.
+    dependencies: Vec<(usize, StateKey)>,
+    stats: ExecStats,
+}
+
+struct BlockRun<'e, 'b> {
+    executor: &'e ParallelExecutor,
+    block: &'b BlockContext,
+    txs: &'b [Recovered<TxEnvelope>],
+    hints: BlockHints,
+    progress: Progress,
+    /// Speculative results by transaction, kept across waves until consumed.
+    slots: Vec<Slot>,
+}
+
+impl<'e, 'b> BlockRun<'e, 'b> {
+    fn new(
+        executor: &'e ParallelExecutor,
+        block: &'b BlockContext,
+        txs: &'b [Recovered<TxEnvelope>],
+        hints: BlockHints,
+    ) -> Self {
+        let progress = Progress {
+            included: Vec::with_capacity(txs.len()),
+            stats: ExecStats {
+                txs: txs.len(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let slots = (0..txs.len()).map(|_| Slot::default()).collect();
+        Self {
+            executor,
+            block,
+            txs,
+            hints,
+            progress,
+            slots,
+        }
+    }
+
+    fn execute(&mut self, state: &'b dyn StateView) -> Result<BlockExecution> {
+        let mut committed: Committed<'b> = Overlay::new(state);
+        let mut round = 0;
+        while self.progress.next < self.txs.len() {
+            round += 1;
+            let sequential = round > self.executor.max_rounds;
+            let pending = self.revalidate_kept(&committed)?;
+            let units = if sequential {
+                Vec::new()
+            } else {
+                let plan = plan_lanes(self.txs, &pending, &self.hints);
+                // Hot lanes are executed by the committer, exactly, when it reaches them.
+                for &index in &plan.hot {
+                    self.slots[index].put(Spec::Hot(self.hints.hot_key(self.txs[index].to())));
+                }
+                make_units(plan)
+            };
+            let conflicts_before = self.progress.conflicts.len();
+            let changes = self.run_wave(&committed, units, pending.len(), sequential)?;
+            committed.merge(changes);
+            self.progress.stats.sequential_fallback |= sequential;
+            self.learn(conflicts_before);
+        }
+        pay_fees(
+            &mut committed,
+            self.block.beneficiary,
+            &mut self.progress.fees,
+        )?;
+        let progress = &mut self.progress;
+        let diff = committed.into_diff_in(&self.executor.pool);
+        Ok(BlockExecution {
+            included: std::mem::take(&mut progress.included),
+            skipped: std::mem::take(&mut progress.skipped),
+            diff,
+            gas_used: progress.gas_used,
+        })
+    }
+
+    /// Drops kept results that no longer hold on `committed` and returns the transactions
+    /// that need a speculative run.
+    fn revalidate_kept(&mut self, committed: &Committed<'b>) -> Result<Vec<usize>> {
+        let mut pending = Vec::with_capacity(self.txs.len() - self.progress.next);
+        for index in self.progress.next..self.txs.len() {
+            // No thread runs between waves: the slots are only this thread's to touch.
+            let mut slot = self.slots[index].spec.lock();
+            let stale = match slot.as_ref() {
+                None | Some(Spec::Hot(_)) => {
+                    *slot = None;
+                    pending.push(index);
+                    continue;
+                }
+                Some(Spec::Exact) => None,
+                Some(Spec::Done(done)) => crate::access::first_stale(&done.reads, committed)?,
+                Some(Spec::Invalid { reads, .. }) => crate::access::first_stale(reads, committed)?,
+            };
+            if let Some(key) = stale {
+                *slot = None;
+                self.slots[index].ready.store(false, Ordering::Relaxed);
+                self.progress.conflicts.push((index, key));
+                self.progress.stats.conflicts += 1;
+                self.progress.stats.re_executions += 1;
+                self.hints.add_conflict(index, key);
+                pending.push(index);
+            }
+        }
+        Ok(pending)
+    }
+
+    fn run_wave(
+        &mut self,
+        committed: &Committed<'b>,
+        units: Vec<Unit>,
+        planned: usize,
+        sequential: bool,
+    ) -> Result<OverlayChanges> {
+        let lanes: Vec<usize> = units
+            .iter()
+            .flat_map(|u| {
+                u.lane_ends
+                    .iter()
+                    .scan(0, |start, end| Some(end - std::mem::replace(start, *end)))
+            })
+            .collect();
+        let stats = WaveStats {
+            planned: if sequential { 0 } else { planned },
+            lanes: lanes.len(),
+            longest_lane: lanes.iter().copied().max().unwrap_or(0),
+            ..Default::default()
+        };
+        let committer = Committer {
+            // Room for the sender and one more account per transaction, saving rehashes.
+            state: Some(Overlay::with_capacity(committed, 2 * planned)),
+            progress: std::mem::take(&mut self.progress),
+            sequential,
+            wave: stats,
+            error: None,
+            trash: (0..self.executor.threads).map(|_| Vec::new()).collect(),
+        };
+        let wave = Wave {
+            block: self.block,
+            txs: self.txs,
+            snapshot: committed,
+            slots: &self.slots,
+            units,
+            next_unit: AtomicUsize::new(0),
+            active: AtomicUsize::new(0),
+            executed: AtomicUsize::new(0),
+            abort: AtomicBool::new(false),
+            over: AtomicBool::new(false),
+            committer: Mutex::new(committer),
+            trash: (0..self.executor.threads)
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
+        };
+        if wave.units.is_empty() {
+            wave.commit_alone();
+        } else {
+            self.executor.pool.in_place_scope(|scope| {
+                for me in 1..self.executor.threads {
+                    let wave = &wave;
+                    scope.spawn(move |_| wave.work(me));
+                }
+                wave.work(0);
+            });
+        }
+        let executed = wave.executed.load(Ordering::SeqCst);
+        let mut committer = wave.committer.into_inner();
+        committer.wave.executed = executed;
+        let mut progress = committer.progress;
+        let stats = &mut progress.stats;
+        stats.waves += 1;
+        stats.speculative += executed;
+        stats.inline += committer.wave.inline;
+        stats.hot += committer.wave.hot;
+        stats.conflicts += committer.wave.conflicts;
+        stats.re_executions += committer.wave.re_executions;
+        stats.per_wave.push(committer.wave);
+        self.progress = progress;
+        if let Some(error) = committer.error {
+            return Err(error);
+        }
+        Ok(committer
+            .state
+            .expect("the committer's state is back")
+            .into_changes())
+    }
+
+    /// Turns this wave's conflicts into hints for the next: a target most of whose calls so
+    /// far conflicted on one key gets its own lane.
+    fn learn(&mut self, conflicts_before: usize) {
+        let new = &self.progress.conflicts[conflicts_before..];
+        if new.is_empty() {
+            return;
+        }
+        let mut by_target: HashMap<(Address, StateKey), usize> = HashMap::default();
+        for (index, key) in &self.progress.conflicts {
+            if let Some(to) = self.txs[*index].to() {
+                *by_target.entry((to, *key)).or_default() += 1;
+            }
+        }
+        let seen = self
+            .progress
+            .conflicts
+            .iter()
+            .map(|(i, _)| i + 1)
+            .max()
+            .unwrap_or(0)
+            .max(self.progress.next);
+        for ((target, key), count) in by_target {
+            if count < 2 || self.hints.is_hot_target(&target) {
+                continue;
+            }
+            let calls = self.txs[..seen]
+                .iter()
+                .filter(|tx| tx.to() == Some(target))
+                .count();
+            if count * HOT_SHARE >= calls {
+                self.hints.add_hot(target, key);
+            }
+        }
+    }
+
+    /// Per target, the most frequent key of its calls' conflicts and lane dependencies.
+    fn observations(&self) -> AddressMap<(TargetObservation, StateKey)> {
+        let mut counts: HashMap<(Address, StateKey), usize> = HashMap::default();
+        for (index, key) in self
+            .progress
+            .conflicts
+            .iter()
+            .chain(&self.progress.dependencies)
+        {
+            if let Some(to) = self.txs[*index].to() {
+                *counts.entry((to, *key)).or_default() += 1;
+            }
+        }
+        let mut out: AddressMap<(TargetObservation, StateKey)> = AddressMap::default();
+        for ((target, key), count) in counts {
+            let entry = out
+                .entry(target)
+                .or_insert((TargetObservation::default(), key));
+            if count > entry.0.dependent {
+                *entry = (
+                    TargetObservation {
+                        calls: 0,
+                        dependent: count,
+                    },
+                    key,
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Fills in how many of the block's transactions called each observed or known target.
+fn count_calls(
+    txs: &[Recovered<TxEnvelope>],
+    mut observed: AddressMap<(TargetObservation, StateKey)>,
+    table: &HotKeys,
+) -> AddressMap<(TargetObservation, StateKey)> {
+    for entry in table.entries() {
+        observed
+            .entry(entry.target)
+            .or_insert((TargetObservation::default(), entry.key));
+    }
+    for tx in txs {
+        if let Some(to) = tx.to()
+            && let Some((o, _)) = observed.get_mut(&to)
+        {
+            o.calls += 1;
+        }
+    }
+    observed
+}
+
+/// Work handed to one thread at a time: single transactions, or whole lanes.
+struct Unit {
+    txs: Vec<usize>,
+    /// For a unit of lanes, where each lane ends in `txs`; empty for single transactions.
+    lane_ends: Vec<usize>,
+}
+
+fn make_units(plan: LanePlan) -> Vec<Unit> {
+    let mut units: Vec<Unit> = plan
+        .singles
+        .chunks(BATCH)
+        .map(|txs| Unit {
+            txs: txs.to_vec(),
+            lane_ends: Vec::new(),
+        })
+        .collect();
+    // Whole lanes, batched until a unit holds at least BATCH transactions.
+    let (mut start, mut ends) = (0, Vec::new());
+    for &end in &plan.lane_ends {
+        ends.push(end - start);
+        if end - start >= BATCH || end == plan.lanes.len() {
+            units.push(Unit {
+                txs: plan.lanes[start..end].to_vec(),
+                lane_ends: std::mem::take(&mut ends),
+            });
+            start = end;
+        }
+    }
+    units.sort_by_key(|u| u.txs[0]);
+    units
+}
+
+/// One wave, shared by the threads running it.
+struct Wave<'w, 'b> {
+    block: &'b BlockContext,
+    txs: &'b [Recovered<TxEnvelope>],
+    snapshot: &'w Committed<'b>,
+    slots: &'w [Slot],
+    units: Vec<Unit>,
+    next_unit: AtomicUsize,
+    /// Threads between claiming a unit and publishing its last result.
+    active: AtomicUsize,
+    executed: AtomicUsize,
+    abort: AtomicBool,
+    over: AtomicBool,
+    committer: Mutex<Committer<'w, 'b>>,
+    /// Consumed results, by the thread that allocated them. glibc's allocator serialises
+    /// threads that free each other's memory on an arena lock; handing results back to their
+    /// producer to free keeps every thread on its own arena. The boxes are the producers'
+    /// allocations, so they stay boxed.
+    #[allow(clippy::vec_box)]
+    trash: Vec<Mutex<Vec<Box<SpecDone>>>>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// The next result is still being computed.
+    Waiting,
+    /// The wave is finished (block done, aborted, or failed).
+    Over,
+}
+
+impl<'w, 'b> Wave<'w, 'b> {
+    /// Each thread's loop (the caller's is `me == 0`): commit what is ready if the committer
+    /// role is free, otherwise run the next unit.
+    fn work(&self, me: usize) {
+        let mut evm: Option<SpecEvm<'w, 'b>> = None;
+        let mut commit_evm: Option<CommitEvm<'w, 'b>> = None;
+        let mut backoff = Backoff::default();
+        loop {
+            if self.over.load(Ordering::SeqCst) {
+                break;
+            }
+            if let Some(mut committer) = self.committer.try_lock()
+                && committer.advance(self, &mut commit_evm, me) == Step::Over
+            {
+                self.abort.store(true, Ordering::SeqCst);
+                self.over.store(true, Ordering::SeqCst);
+                break;
+            }
+            match self.claim() {
+                Some(unit) => {
+                    let evm = evm.get_or_insert_with(|| {
+                        build_evm(
+                            self.block,
+                            RecordingDb::new(self.snapshot, self.block.beneficiary),
+                        )
+                    });
+                    self.run_unit(evm, unit, me);
+                    self.active.fetch_sub(1, Ordering::SeqCst);
+                    backoff.reset();
+                }
+                None => backoff.snooze(),
+            }
+            // Free what the committer consumed of this thread's results.
+            drop(std::mem::take(&mut *self.trash[me].lock()));
+        }
+        drop(std::mem::take(&mut *self.trash[me].lock()));
+    }
+
+    /// Runs the committer alone on this thread (the sequential fallback).
+    fn commit_alone(&self) {
+        let mut committer = self.committer.lock();
+        let mut evm = None;
+        while committer.advance(self, &mut evm, usize::MAX) != Step::Over {}
+    }
+
+    fn claim(&self) -> Option<&Unit> {
+        if self.abort.load(Ordering::SeqCst) {
+            return None;
+        }
+        // Announce the claim before making it, and check `abort` after announcing, so the
+        // committer, which sets `abort` and then reads `active`, never misses a unit in flight.
+        self.active.fetch_add(1, Ordering::SeqCst);
+        if self.abort.load(Ordering::SeqCst) {
+            self.active.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let index = self.next_unit.fetch_add(1, Ordering::SeqCst);
+        if index >= self.units.len() {
+            self.active.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(&self.units[index])
+    }
+
+    fn run_unit(&self, evm: &mut SpecEvm<'w, 'b>, unit: &Unit, me: usize) {
+        if unit.lane_ends.is_empty() {
+            self.run_txs(evm, &unit.txs, me);
+            return;
+        }
+        let mut start = 0;
+        for &end in &unit.lane_ends {
+            evm.ctx.journaled_state.database.start_lane();
+            self.run_txs(evm, &unit.txs[start..end], me);
+            evm.ctx.journaled_state.database.end_lane();
+            start = end;
+        }
+    }
+
+    fn run_txs(&self, evm: &mut SpecEvm<'w, 'b>, txs: &[usize], me: usize) {
+        let mut executed = 0;
+        for &index in txs {
+            if self.abort.load(Ordering::Relaxed) {
+                break;
+            }
+            let spec = speculate(evm, &self.txs[index], me);
+            executed += 1;
+            self.slots[index].put(spec);
+        }
+        self.executed.fetch_add(executed, Ordering::Relaxed);
+    }
+
+    /// Whether every unit is finished or will never start, so that a missing result will not
+    /// appear any more.
+    fn producers_done(&self) -> bool {
+        let all_claimed = self.abort.load(Ordering::SeqCst)
+            || self.next_unit.load(Ordering::SeqCst) >= self.units.len();
+        all_claimed && self.active.load(Ordering::SeqCst) == 0
+    }
+}
+
+/// Runs one transaction speculatively.
+fn speculate(evm: &mut SpecEvm<'_, '_>, tx: &Recovered<TxEnvelope>, producer: usize) -> Spec {
+    evm.ctx.journaled_state.database.begin_tx(tx.signer());
+    let result = transact_deferred(evm, tx_env(tx));
+    let db = &mut evm.ctx.journaled_state.database;
+    let Observed {
+        reads,
+        beneficiary_read,
+        lane_dependency,
+    } = db.take();
+    match result {
+        Ok((out, fee)) => {
+            // Reduce revm's state to the changes here, on the thread that allocated it.
+            let changes: Vec<(Address, AccountChange)> = out
+                .state
+                .iter()
+                .filter_map(|(address, account)| {
+                    AccountChange::of(account).map(|change| (*address, change))
+                })
+                .collect();
+            if let Some(lane) = db.lane_mut() {
+                for (address, change) in &changes {
+                    if lane.apply_change(*address, change, false).is_err() {
+                        return Spec::Exact;
+                    }
+                }
+            }
+            if beneficiary_read {
+                return Spec::Exact;
+            }
+            Spec::Done(Box::new(SpecDone {
+                outcome: Some(outcome(out.result, 0)),
+                changes,
+                fee,
+                reads,
+                lane_dependency,
+                producer,
+            }))
+        }
+        Err(EVMError::Transaction(invalid)) if !beneficiary_read => Spec::Invalid {
+            reason: invalid.to_string(),
+            reads,
+        },
+        Err(_) => Spec::Exact,
+    }
+}
+
+/// The block-order role: validates results, commits them, and executes what cannot be
+/// committed as it is.
+struct Committer<'w, 'b> {
+    /// The wave's writes stacked on the snapshot (`None` only while an EVM borrows it).
+    state: Option<WaveState<'w, 'b>>,
+    progress: Progress,
+    /// No speculative results will come: execute everything.
+    sequential: bool,
+    wave: WaveStats,
+    error: Option<ExecError>,
+    /// Consumed results not yet handed back to their producers (see [`Wave::trash`]).
+    #[allow(clippy::vec_box)]
+    trash: Vec<Vec<Box<SpecDone>>>,
+}
+
+impl<'w, 'b> Committer<'w, 'b> {
+    fn state(&self) -> &WaveState<'w, 'b> {
+        self.state.as_ref().expect("the committer's state is back")
+    }
+
+    fn state_mut(&mut self) -> &mut WaveState<'w, 'b> {
+        self.state.as_mut().expect("the committer's state is back")
+    }
+
+    /// Finalizes transactions in block order as far as results allow. `evm` is the calling
+    /// thread's EVM for exact execution, built on first use.
+    fn advance(
+        &mut self,
+        wave: &Wave<'w, 'b>,
+        evm: &mut Option<CommitEvm<'w, 'b>>,
+        me: usize,
+    ) -> Step {
+        if self.error.is_some() {
+            return Step::Over;
+        }
+        let step = match self.try_advance(wave, evm, me) {
+            Ok(step) => step,
+            Err(error) => {
+                self.error = Some(error);
+                Step::Over
+            }
+        };
+        // Hand consumed results back to their producers in batches; a producer busy draining
+        // gets them next time.
+        for (producer, batch) in self.trash.iter_mut().enumerate() {
+            if !batch.is_empty()
+                && let Some(mut shared) = wave.trash[producer].try_lock()
+            {
+                shared.append(batch);
+            }
+        }
+        step
+    }
+
+    fn try_advance(
+        &mut self,
+        wave: &Wave<'w, 'b>,
+        evm: &mut Option<CommitEvm<'w, 'b>>,
+        me: usize,
+    ) -> Result<Step> {
+        while self.progress.next < wave.txs.len() {
+            let index = self.progress.next;
+            let gas_limit = wave.txs[index].gas_limit();
+            let available = wave.block.gas_limit - self.progress.gas_used;
+            if gas_limit > available {
+                wave.slots[index].take();
+                let reason = SkipReason::BlockFull {
+                    available,
+                    gas_limit,
+                };
+                self.finalize_skip(index, reason);
+                continue;
+            }
+            let mut spec = wave.slots[index].take();
+            if spec.is_none() && !self.sequential {
+                if !wave.producers_done() {
+                    return Ok(Step::Waiting);
+                }
+                // Every unit is finished or will not start: the result is there now or never.
+                spec = wave.slots[index].take();
+                if spec.is_none() && wave.abort.load(Ordering::SeqCst) {
+                    return Ok(Step::Over);
+                }
+            }
+            match spec {
+                None => self.execute_exact(wave, evm, index, None)?,
+                Some(Spec::Exact) => {
+                    self.wave.re_executions += 1;
+                    self.execute_exact(wave, evm, index, None)?;
+                }
+                Some(Spec::Hot(key)) => {
+                    self.wave.hot += 1;
+                    self.execute_exact(wave, evm, index, key)?;
+                }
+                Some(Spec::Invalid { reason, reads }) => match self.stale_key(&reads)? {
+                    None => self.finalize_skip(index, SkipReason::Invalid(reason)),
+                    Some(key) => {
+                        if let Some(step) = self.conflict(wave, evm, index, key) {
+                            return Ok(step);
+                        }
+                    }
+                },
+                Some(Spec::Done(done)) => match self.stale_key(&done.reads)? {
+                    None => {
+                        let done = self.commit(index, done)?;
+                        if done.producer != me && done.producer < self.trash.len() {
+                            self.trash[done.producer].push(done);
+                        }
+                    }
+                    Some(key) => {
+                        if let Some(step) = self.conflict(wave, evm, index, key) {
+                            return Ok(step);
+                        }
+                    }
+                },
+            }
+        }
+        Ok(Step::Over)
+    }
+
+    /// The first read of a result that the committed state no longer agrees with. A read the
+    /// snapshot served can only be invalidated by accounts this wave wrote; a read a lane
+    /// predecessor served must match what that predecessor committed.
+    fn stale_key(&self, reads: &[Read]) -> Result<Option<StateKey>, StateError> {
+        let state = self.state();
+        for read in reads {
+            if !read.from_lane && !state.has_account(read.address()) {
+                continue;
+            }
+            if !read.holds(state)? {
+                return Ok(Some(read.key()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Handles a result that failed validation: either aborts the wave (returning the step)
+    /// or executes the transaction exactly.
+    fn conflict(
+        &mut self,
+        wave: &Wave<'w, 'b>,
+        evm: &mut Option<CommitEvm<'w, 'b>>,
+        index: usize,
+        key: StateKey,
+    ) -> Option<Step> {
+        self.wave.conflicts += 1;
+        self.wave.re_executions += 1;
+        self.progress.conflicts.push((index, key));
+        if !self.sequential {
+            let checked = self.wave.finalized + self.wave.conflicts;
+            if self.wave.conflicts >= ABORT_MIN_CONFLICTS
+                && self.wave.conflicts * ABORT_SHARE >= checked
+            {
+                self.wave.aborted = true;
+                wave.abort.store(true, Ordering::SeqCst);
+            }
+            if wave.abort.load(Ordering::SeqCst) {
+                // Leave it to the next wave, once no thread can publish a result any more.
+                return Some(if wave.producers_done() {
+                    Step::Over
+                } else {
+                    Step::Waiting
+                });
+            }
+        }
+        match self.execute_exact(wave, evm, index, None) {
+            Ok(()) => None,
+            Err(error) => {
+                self.error = Some(error);
+                Some(Step::Over)
+            }
+        }
+    }
+
+    /// Commits a result and returns what is left of it, to be freed.
+    fn commit(&mut self, index: usize, mut done: Box<SpecDone>) -> Result<Box<SpecDone>> {
+        let state = self.state_mut();
+        for (address, change) in &done.changes {
+            state.apply_change(*address, change, true)?;
+        }
+        self.progress.fees.push(done.fee);
+        if let Some(key) = done.lane_dependency {
+            self.progress.dependencies.push((index, key));
+        }
+        let mut outcome = done.outcome.take().expect("a result is committed once");
+        outcome.cumulative_gas_used = self.progress.gas_used + outcome.gas_used;
+        self.progress.gas_used = outcome.cumulative_gas_used;
+        self.progress.included.push(IncludedTx { index, outcome });
+        self.progress.next += 1;
+        self.wave.finalized += 1;
+        Ok(done)
+    }
+
+    /// Executes transaction `index` with revm on the exact committed state, after paying the
+    /// pending fees.
+    /// `hot_key`: for a transaction of a hot lane, the key its target is expected to write;
+    /// if it does, that is recorded as a dependency for the hot-key table.
+    fn execute_exact(
+        &mut self,
+        wave: &Wave<'w, 'b>,
+        evm: &mut Option<CommitEvm<'w, 'b>>,
+        index: usize,
+        hot_key: Option<StateKey>,
+    ) -> Result<()> {
+        let beneficiary = wave.block.beneficiary;
+        let state = self.state.as_mut().expect("the committer's state is back");
+        pay_fees(state, beneficiary, &mut self.progress.fees)?;
+        self.wave.inline += 1;
+        let evm = evm.get_or_insert_with(|| build_evm(wave.block, Parked(None)));
+        evm.ctx.journaled_state.database.0 = self.state.take();
+        let result = evm.transact(tx_env(&wave.txs[index]));
+        self.state = evm.ctx.journaled_state.database.0.take();
+        match result {
+            Ok(result) => {
+                if let Some(key) = hot_key.filter(|key| writes(&result.state, key)) {
+                    self.progress.dependencies.push((index, key));
+                }
+                self.state_mut().apply(result.state);
+                self.finalize_included(index, result.result);
+            }
+            Err(EVMError::Transaction(invalid)) => {
+                self.finalize_skip(index, SkipReason::Invalid(invalid.to_string()));
+            }
+            Err(EVMError::Database(e)) => return Err(ExecError::State(e)),
+            Err(other) => {
+                return Err(ExecError::Evm {
+                    index,
+                    message: other.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn finalize_included(&mut self, index: usize, result: ExecutionResult) {
+        let outcome = outcome(result, self.progress.gas_used);
+        self.progress.gas_used = outcome.cumulative_gas_used;
+        self.progress.included.push(IncludedTx { index, outcome });
+        self.progress.next += 1;
+        self.wave.finalized += 1;
+    }
+
+    fn finalize_skip(&mut self, index: usize, reason: SkipReason) {
+        self.progress.skipped.push(SkippedTx { index, reason });
+        self.progress.next += 1;
+        self.wave.finalized += 1;
+    }
+}
+
+/// Whether a transaction's state changes write `key`.
+fn writes(state: &revm::state::EvmState, key: &StateKey) -> bool {
+    match key {
+        StateKey::Account(address) => state
+            .get(address)
+            .is_some_and(|acc| acc.is_touched() && acc.is_changed()),
+        StateKey::Storage(address, slot) => state
+            .get(address)
+            .and_then(|acc| acc.storage.get(slot))
+            .is_some_and(|value| value.is_changed()),
+    }
+}
+
+/// Pays the queued beneficiary fees in order, exactly as revm would have paid each at the end
+/// of its transaction.
+fn pay_fees<S: StateView + ?Sized>(
+    state: &mut Overlay<'_, S>,
+    beneficiary: Address,
+    fees: &mut Vec<U256>,
+) -> Result<(), StateError> {
+    let Some(first) = fees.first() else {
+        return Ok(());
+    };
+    let info = state.account(beneficiary)?;
+    let non_empty = info.as_ref().is_some_and(|info| !info.is_empty());
+    let balance = info.map(|info| info.balance).unwrap_or_default();
+    let total = fees
+        .iter()
+        .try_fold(U256::ZERO, |sum, fee| sum.checked_add(*fee));
+    // Once the account is non-empty, each payment only adds to its balance, so one payment of
+    // the sum is the same, unless a sum overflows.
+    match total {
+        Some(total) if (non_empty || !first.is_zero()) && balance.checked_add(total).is_some() => {
+            state.pay_beneficiary(beneficiary, total)?;
+        }
+        _ => {
+            for fee in fees.iter() {
+                state.pay_beneficiary(beneficiary, *fee)?;
+            }
+        }
+    }
+    fees.clear();
+    Ok(())
+}
+
+/// Spin, then yield, then sleep: waiting threads give the cores back on a busy machine.
+#[derive(Default)]
+struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    fn reset(&mut self) {
+        self.step = 0;
+    }
+
+    fn snooze(&mut self) {
+        if self.step < 7 {
+            for _ in 0..(1u32 << self.step) {
+                std::hint::spin_loop();
+            }
+        } else if self.step < 12 {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(20));
+        }
+        self.step = self.step.saturating_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy_primitives::address;
+
+    use super::*;
+    use crate::InMemoryState;
+
+    /// Paying queued fees at once gives the same diff as paying each at the end of its
+    /// transaction, for every kind of beneficiary, including the EIP-161 corner of a first
+    /// zero fee on an empty account and balances close to overflow.
+    #[test]
+    fn batched_fees_equal_fees_paid_one_by_one() {
+        let beneficiary = address!("0x00000000000000000000000000000000000000be");
+        let mut states = Vec::new();
+        states.push(InMemoryState::new());
+        let mut empty = InMemoryState::new();
+        empty.insert_account(beneficiary, U256::ZERO, 0, None);
+        empty.insert_storage(beneficiary, U256::from(1), U256::from(1));
+        states.push(empty);
+        let mut rich = InMemoryState::new();
+        rich.insert_account(beneficiary, U256::from(1_000), 3, None);
+        states.push(rich);
+        let mut almost_full = InMemoryState::new();
+        almost_full.insert_account(beneficiary, U256::MAX - U256::from(5), 0, None);
+        states.push(almost_full);
+        let fee_lists: Vec<Vec<U256>> = vec![
+            vec![],
+            vec![U256::ZERO],
+            vec![U256::ZERO, U256::ZERO],
+            vec![U256::ZERO, U256::from(7)],
+            vec![U256::from(7), U256::ZERO, U256::from(3)],
+            vec![U256::from(4), U256::from(4)],
+            vec![U256::MAX, U256::from(1)],
+        ];
+        for state in &states {
+            for fees in &fee_lists {
+                let mut one_by_one = Overlay::new(state);
+                for fee in fees {
+                    one_by_one.pay_beneficiary(beneficiary, *fee).unwrap();
+                }
+                let mut batched = Overlay::new(state);
+                pay_fees(&mut batched, beneficiary, &mut fees.clone()).unwrap();
+                assert_eq!(one_by_one.into_diff(), batched.into_diff(), "fees {fees:?}");
+            }
+        }
+    }
+}

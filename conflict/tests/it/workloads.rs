@@ -1,0 +1,166 @@
+//! The benchmark workloads pass their own end-state checks under both executors, and the
+//! parallel executor's result equals the sequential one's.
+
+use lanes_conflict::{
+    BlockExecution, Executor, ParallelExecutor, SequentialExecutor,
+    workloads::{self, Workload, contracts},
+};
+
+fn run_both(
+    w: &Workload,
+    threads: usize,
+) -> (BlockExecution, BlockExecution, lanes_conflict::ExecStats) {
+    let seq = SequentialExecutor
+        .execute_block(&w.block, &w.txs, &w.genesis)
+        .unwrap();
+    w.check(&seq)
+        .unwrap_or_else(|e| panic!("{}: sequential: {e}", w.name));
+    let par = ParallelExecutor::new(threads);
+    let (exec, stats) = par
+        .execute_block_with_stats(&w.block, &w.txs, &w.genesis)
+        .unwrap();
+    w.check(&exec)
+        .unwrap_or_else(|e| panic!("{}: parallel: {e}", w.name));
+    (seq, exec, stats)
+}
+
+#[test]
+fn selectors_match_signatures() {
+    let selector = |sig: &str| <[u8; 4]>::try_from(&alloy_primitives::keccak256(sig)[..4]).unwrap();
+    assert_eq!(
+        selector("transfer(address,uint256)"),
+        contracts::TRANSFER_SELECTOR
+    );
+    assert_eq!(
+        selector("balanceOf(address)"),
+        contracts::BALANCE_OF_SELECTOR
+    );
+    assert_eq!(selector("swap(uint256,bool)"), contracts::SWAP_SELECTOR);
+}
+
+#[test]
+fn signatures_recover_to_sender() {
+    use alloy_consensus::transaction::SignerRecoverable;
+    let w = workloads::raw_transfers(4);
+    for tx in &w.txs {
+        assert_eq!(tx.inner().recover_signer().unwrap(), tx.signer());
+    }
+}
+
+#[test]
+fn raw_transfers_match() {
+    let w = workloads::raw_transfers(300);
+    let (seq, par, stats) = run_both(&w, 2);
+    assert_eq!(seq, par);
+    assert_eq!(stats.conflicts, 0, "{stats:?}");
+}
+
+#[test]
+fn erc20_transfers_match() {
+    // 300 holders: transfers wrap after 150, forming nonce chains and repeated recipients.
+    let w = workloads::erc20_transfers_among(400, 300);
+    let (seq, par, _) = run_both(&w, 2);
+    assert_eq!(seq, par);
+}
+
+#[test]
+fn amm_swaps_match() {
+    let w = workloads::amm_swaps(300);
+    let (seq, par, _) = run_both(&w, 2);
+    assert_eq!(seq, par);
+}
+
+/// A fully conflicting block on a fresh executor: the first wave gives up after a few
+/// conflicts, learns the pool is hot, and the committer executes the rest in order. The next
+/// block routes every swap to it from the start, with no speculative run at all.
+#[test]
+fn amm_pool_is_learned_hot() {
+    let w = workloads::amm_swaps(200);
+    let expected = SequentialExecutor
+        .execute_block(&w.block, &w.txs, &w.genesis)
+        .unwrap();
+    let parallel = ParallelExecutor::new(2);
+    let (first, stats) = parallel
+        .execute_block_with_stats(&w.block, &w.txs, &w.genesis)
+        .unwrap();
+    assert_eq!(first, expected);
+    assert!(stats.per_wave[0].aborted, "{stats:#?}");
+    assert!(
+        stats.conflicts <= 40,
+        "the first wave stops early: {stats:#?}"
+    );
+    assert!(stats.hot >= 150, "{stats:#?}");
+    assert!(
+        parallel
+            .hot_keys()
+            .entries()
+            .iter()
+            .any(|e| e.target == workloads::AMM),
+        "{:?}",
+        parallel.hot_keys()
+    );
+    let (second, stats) = parallel
+        .execute_block_with_stats(&w.block, &w.txs, &w.genesis)
+        .unwrap();
+    assert_eq!(second, expected);
+    assert_eq!(
+        (stats.waves, stats.hot, stats.speculative, stats.conflicts),
+        (1, 200, 0, 0),
+        "{stats:#?}"
+    );
+}
+
+/// Hot calls of the mixed workload go to the committer, the rest run in parallel without
+/// conflicts once the counter is known to be hot.
+#[test]
+fn mixed_routes_hot_calls() {
+    let w = workloads::mixed(400, 0.25);
+    let expected = SequentialExecutor
+        .execute_block(&w.block, &w.txs, &w.genesis)
+        .unwrap();
+    let parallel = ParallelExecutor::new(2);
+    parallel
+        .execute_block(&w.block, &w.txs, &w.genesis)
+        .unwrap();
+    let (exec, stats) = parallel
+        .execute_block_with_stats(&w.block, &w.txs, &w.genesis)
+        .unwrap();
+    assert_eq!(exec, expected);
+    assert_eq!(
+        (stats.hot, stats.conflicts, stats.speculative),
+        (100, 0, 300),
+        "{stats:#?}"
+    );
+}
+
+/// Transfers between distinct holders never make the token a hot target, even when senders
+/// repeat (nonce chains) and pairs repeat (the same balance slots).
+#[test]
+fn erc20_token_stays_cold() {
+    let w = workloads::erc20_transfers_among(400, 300);
+    let parallel = ParallelExecutor::new(2);
+    for _ in 0..3 {
+        let (_, stats) = parallel
+            .execute_block_with_stats(&w.block, &w.txs, &w.genesis)
+            .unwrap();
+        assert_eq!((stats.hot, stats.conflicts), (0, 0), "{stats:#?}");
+    }
+    assert!(
+        parallel
+            .hot_keys()
+            .entries()
+            .iter()
+            .all(|e| e.target != workloads::TOKEN),
+        "{:?}",
+        parallel.hot_keys()
+    );
+}
+
+#[test]
+fn mixed_matches() {
+    for ratio in [0.0, 0.1, 0.5, 1.0] {
+        let w = workloads::mixed(300, ratio);
+        let (seq, par, _) = run_both(&w, 3);
+        assert_eq!(seq, par, "hot ratio {ratio}");
+    }
+}
