@@ -6,6 +6,13 @@
 //! changes, so code reads need no record. Validation compares the *values* read with the values
 //! the state holds now: equal values mean revm saw exactly the inputs it would have seen in
 //! block order, hence produced exactly the same result.
+//!
+//! A transaction's write set is the list of account changes its speculative run produced
+//! (`AccountChange` in [`crate::state`], reduced from revm's state on the executing thread):
+//! per account, either destroyed (self-destruct, or touched while empty under EIP-161) or its
+//! new balance, nonce and code hash, whether its storage was wiped (creation), its bytecode if
+//! it was deployed, and every changed storage slot. The beneficiary's fee is not part of it
+//! (see [`crate::fees`]).
 
 use alloy_primitives::{Address, B256, U256};
 use revm::{

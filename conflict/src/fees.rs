@@ -2,12 +2,23 @@
 //!
 //! Every transaction pays the block beneficiary, so if speculative execution paid it as revm
 //! does, every pair of transactions would conflict on the beneficiary's balance. Speculative
-//! runs therefore use [`DeferredFeeHandler`], revm's mainnet handler with the final payment
-//! replaced by recording its amount; the committer pays the recorded fees in block order with
-//! [`crate::state::Overlay::pay_beneficiary`], which reproduces revm's payment step exactly, just
-//! later. That is exact as long as nothing observes the beneficiary in between: a transaction
-//! that loads the beneficiary's account is never committed from a speculative run but executed
-//! again in block order, after the pending fees are paid, with revm's own handler.
+//! runs therefore use `DeferredFeeHandler`: revm's mainnet handler with the final payment
+//! replaced by recording its amount (priority fee times gas used). The committer queues the
+//! amounts of the results it commits and pays them, in block order, right before anything must
+//! see the beneficiary (a transaction it executes itself) and at the end of the block. Each
+//! payment reproduces revm's own step exactly: the account is loaded without its code, its
+//! balance raised unless that overflows, and it is touched, so that an account left empty is
+//! deleted (EIP-161). Queued payments collapse into one once the account is non-empty (each is
+//! then a pure balance increase); a zero first fee on an empty beneficiary is replayed one by
+//! one, since revm deletes the account there before later fees recreate it.
+//!
+//! This is exact as long as nothing observes the beneficiary in between: a transaction whose
+//! speculative run loaded the beneficiary's account (`BALANCE`, `SELFBALANCE` of the
+//! beneficiary itself, a call or value transfer to it, the beneficiary sending a transaction)
+//! is never committed from that run. The committer pays the queued fees and executes it again
+//! in block order with revm's own handler, so it sees the beneficiary exactly as sequential
+//! execution does and pays its own fee as revm does. A transaction that does not load the
+//! beneficiary cannot write it either, so deferring the payments past it changes nothing.
 
 use std::{cell::Cell, marker::PhantomData};
 

@@ -4,15 +4,22 @@
 //! another, each seeing the writes of the earlier ones; lanes run in parallel. Grouping
 //! transactions that would conflict into one lane turns a conflict (a wasted speculative run and
 //! a re-execution) into a dependency the lane already honours. Hints only decide the grouping:
-//! every result is validated against the committed state whatever lane produced it.
+//! every result is validated against the committed state whatever lane produced it, and a wrong
+//! hint costs parallelism, never correctness.
 //!
 //! Transactions share a lane when they share a *lane key*:
 //! - the sender: one sender's transactions form a nonce chain;
-//! - a hot target: the contract a transaction calls, when recent blocks showed that most calls
-//!   to it write one contended key (an AMM pool's reserves, a counter) — see [`HotKeys`];
 //! - a storage key named in the EIP-2930 access lists of several transactions, or in one
 //!   access list and the hot-key table;
-//! - within a block, a key a transaction was found to conflict on in an earlier wave.
+//! - within a block, a key a transaction was found to conflict on in an earlier wave;
+//! - a hot target: the contract a transaction calls, when recent blocks (or this block's
+//!   first wave) showed that most calls to it write one contended key (an AMM pool's
+//!   reserves, a counter). See [`HotKeys`], the bounded table the executor keeps across
+//!   blocks.
+//!
+//! A lane joined through a hot target or hot key is a *hot lane*: its transactions are
+//! expected to conflict with each other, so they are not run speculatively at all; the
+//! committer executes them in block order, while the other threads run the rest.
 
 use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
 use alloy_primitives::{

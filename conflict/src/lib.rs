@@ -6,7 +6,8 @@
 //! - [`ParallelExecutor`] (`cpu-parallel`) runs them in optimistic parallel waves on all cores
 //!   and commits in block order, with a result identical to the sequential one (see
 //!   [`parallel`]). Access sets are recorded by [`access`], transactions grouped by the hints
-//!   of [`hints`], and the beneficiary's fees paid lazily by `fees`.
+//!   of [`hints`], and the beneficiary's fees paid lazily
+//!   ([`fees`]).
 //! - The GPU executor in `lanes-cuda-evm` implements the same trait.
 //! - [`workloads`] holds the benchmark workloads (signed blocks with end-state checks) and
 //!   [`workloads::run_bench`], shared by the benches and `lanes bench`.
@@ -17,7 +18,7 @@ pub mod access;
 mod error;
 pub mod evm;
 mod executor;
-mod fees;
+pub mod fees;
 pub mod hints;
 pub mod parallel;
 mod sequential;

@@ -4,9 +4,10 @@
 //! A block runs as one or a few *waves*. A wave snapshots the committed state and groups the
 //! pending transactions into lanes ([`crate::hints`]). Every thread (the caller's and those of
 //! a dedicated rayon pool) takes units of work in block order, a batch of single transactions
-//! or of whole lanes, and runs them with revm against the snapshot through a [`RecordingDb`],
-//! which records each value read; a lane's later transactions also see its earlier ones'
-//! writes. revm runs with [`crate::fees::DeferredFeeHandler`], so the beneficiary is not paid.
+//! or of whole lanes, and runs them with revm against the snapshot through a recording
+//! database ([`crate::access`]), which records each value read; a lane's later transactions also see its earlier ones'
+//! writes. revm runs with a handler that records the beneficiary's fee instead of paying it
+//! ([`crate::fees`]).
 //!
 //! Between units, a thread takes the *committer* role if it is free. The committer walks the
 //! block in order, as far as results are ready:

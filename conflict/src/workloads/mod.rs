@@ -641,7 +641,7 @@ const RUNS: usize = 9;
 
 /// Generates `workload` with `txs` transactions, executes it with the sequential executor and
 /// with a [`ParallelExecutor`] of `threads` threads, checks both end states and that both
-/// executions are identical, then times [`RUNS`] runs of each (interleaved, after one warm-up
+/// executions are identical, then times `RUNS` (9) runs of each (interleaved, after one warm-up
 /// run each) and reports the medians. The parallel executor is the same instance throughout,
 /// as in a node, so its hot-key table has seen the warm-up block.
 pub fn run_bench(workload: WorkloadKind, txs: usize, threads: usize) -> Result<BenchResult> {
