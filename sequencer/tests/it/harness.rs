@@ -60,6 +60,16 @@ impl TestNode {
         }
     }
 
+    /// Wraps a node started with a custom config.
+    pub(crate) fn attach(running: RunningNode) -> Self {
+        let url = running.rpc.http_url();
+        Self {
+            running: Some(running),
+            url,
+            client: reqwest::Client::new(),
+        }
+    }
+
     pub(crate) async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.shutdown().await.expect("clean shutdown");

@@ -204,3 +204,86 @@ async fn many_senders_many_blocks() {
     }
     node.stop().await;
 }
+
+/// `lanes node --genesis FILE` with a geth-style genesis: chain id, gas limit, base fee and
+/// allocations with code and storage are what the node serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn geth_style_genesis_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = dir.path().join("genesis.json");
+    let funded = dev_key(3).address();
+    let contract = Address::repeat_byte(0xcc);
+    std::fs::write(
+        &genesis,
+        serde_json::to_vec(&json!({
+            "config": { "chainId": 4242, "cancunTime": 0, "shanghaiTime": 0, "londonBlock": 0 },
+            "nonce": "0x0",
+            "timestamp": "0x6553f100",
+            "gasLimit": "0x1c9c380",
+            "difficulty": "0x0",
+            "baseFeePerGas": "0x3b9aca00",
+            "alloc": {
+                funded.to_string(): { "balance": "0xde0b6b3a7640000" },
+                contract.to_string(): {
+                    "balance": "0x0",
+                    "code": "0x602a60005260206000f3",
+                    "storage": { "0x01": "0x07" }
+                }
+            }
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut cfg = crate::harness::config(&dir.path().join("data"), 50);
+    cfg.dev = false;
+    cfg.genesis = Some(genesis);
+    let running = lanes_sequencer::launch::start_node(&cfg)
+        .await
+        .expect("node starts from genesis file");
+    let node = TestNode::attach(running);
+    assert_eq!(node.call("eth_chainId", json!([])).await, json!("0x1092"));
+    assert_eq!(
+        node.call("eth_getBalance", json!([funded, "latest"])).await,
+        json!("0xde0b6b3a7640000")
+    );
+    assert_eq!(
+        node.call("eth_getStorageAt", json!([contract, "0x1", "latest"]))
+            .await,
+        json!(B256::with_last_byte(7))
+    );
+    assert_eq!(
+        node.call("eth_call", json!([{ "to": contract }, "latest"]))
+            .await,
+        json!(B256::with_last_byte(42))
+    );
+    assert_eq!(node.call("eth_accounts", json!([])).await, json!([]));
+    let genesis_block = node
+        .call("eth_getBlockByNumber", json!(["0x0", false]))
+        .await;
+    assert_eq!(genesis_block["gasLimit"], json!("0x1c9c380"));
+    assert_eq!(genesis_block["timestamp"], json!("0x6553f100"));
+    // A transfer signed for chain 4242 lands.
+    let key = dev_key(3);
+    let mut tx = alloy_consensus::TxEip1559 {
+        chain_id: 4242,
+        nonce: 0,
+        // The call runs the contract's code: more than the intrinsic 21,000.
+        gas_limit: 60_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to: TxKind::Call(contract),
+        value: U256::from(1),
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    use alloy_consensus::SignableTransaction;
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_network::TxSignerSync;
+    let sig = key.sign_transaction_sync(&mut tx).unwrap();
+    let raw: Bytes = alloy_consensus::TxEnvelope::from(tx.into_signed(sig))
+        .encoded_2718()
+        .into();
+    let receipt = node.send_sync(&raw).await;
+    assert_eq!(receipt["status"], json!("0x1"));
+    node.stop().await;
+}
