@@ -148,7 +148,7 @@ impl BlockBuilder {
             chain_id: self.node.chain().chain_id,
         };
         let exec_started = Instant::now();
-        let execution = {
+        let mut execution = {
             let reader = self.node.store().reader()?;
             let state = StateAt::new(&reader, parent.number, parent.number);
             self.executor.execute_block(&ctx, &candidates, &state)?
@@ -168,7 +168,7 @@ impl BlockBuilder {
             self.node.pool().on_block(&[], &invalid);
             return Ok(None);
         }
-        let block = self.seal(&ctx, &parent, &candidates, &execution);
+        let block = self.seal(&ctx, &parent, candidates, &mut execution);
         let new_block = Arc::new(block);
         self.node.store().write_block(&BlockWrite {
             header: &new_block.block.header,
@@ -225,19 +225,24 @@ impl BlockBuilder {
         &mut self,
         ctx: &BlockContext,
         parent: &alloy_consensus::Sealed<Header>,
-        candidates: &[Recovered<TxEnvelope>],
-        execution: &BlockExecution,
+        candidates: Vec<Recovered<TxEnvelope>>,
+        execution: &mut BlockExecution,
     ) -> NewBlock {
+        // Included transactions and their logs move into the block; nothing reads them later.
+        let mut candidates: Vec<Option<Recovered<TxEnvelope>>> =
+            candidates.into_iter().map(Some).collect();
         let mut transactions = Vec::with_capacity(execution.included.len());
         let mut receipts = Vec::with_capacity(execution.included.len());
         let mut logs_bloom = Bloom::ZERO;
-        for included in &execution.included {
-            let tx = candidates[included.index].clone();
-            let outcome = &included.outcome;
+        for included in &mut execution.included {
+            let Some(tx) = candidates[included.index].take() else {
+                continue;
+            };
+            let outcome = &mut included.outcome;
             let receipt = Receipt {
                 status: Eip658Value::Eip658(outcome.success),
                 cumulative_gas_used: outcome.cumulative_gas_used,
-                logs: outcome.logs.clone(),
+                logs: std::mem::take(&mut outcome.logs),
             }
             .with_bloom();
             logs_bloom.accrue_bloom(&receipt.logs_bloom);

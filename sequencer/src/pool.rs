@@ -226,11 +226,6 @@ impl Pool {
         }
     }
 
-    /// The pool's limits.
-    pub fn config(&self) -> &PoolConfig {
-        &self.config
-    }
-
     /// Adds a validated transaction. `state` gives the sender's committed nonce and balance;
     /// it is consulted only for senders the pool does not track yet.
     pub fn add(

@@ -306,26 +306,6 @@ impl Node {
         }
     }
 
-    fn get(&self, path: &[u8]) -> Option<&[u8]> {
-        match self {
-            Node::Empty => None,
-            Node::Leaf {
-                path: lp, value, ..
-            } => (lp.as_slice() == path).then_some(value.as_slice()),
-            Node::Extension {
-                path: ep, child, ..
-            } => path
-                .strip_prefix(ep.as_slice())
-                .and_then(|rest| child.get(rest)),
-            Node::Branch {
-                children, value, ..
-            } => match path.split_first() {
-                None => value.as_deref(),
-                Some((first, rest)) => children[*first as usize].get(rest),
-            },
-        }
-    }
-
     /// This node's reference, computing and caching hashes of dirty nodes below it.
     /// `depth` lets the top of the trie hash its subtrees on several threads.
     fn reference(&mut self, depth: usize) -> NodeRef {
@@ -417,11 +397,6 @@ impl Trie {
         if self.root.remove(&nibbles(key)) {
             self.len -= 1;
         }
-    }
-
-    /// The value stored at `key`.
-    pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        self.root.get(&nibbles(key))
     }
 
     /// The root hash; rehashes only nodes changed since the last call.

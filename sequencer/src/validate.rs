@@ -150,19 +150,23 @@ pub fn recover_sender(tx: &TxEnvelope) -> Result<Address, TxError> {
 
 /// Cancun intrinsic gas of a transaction.
 pub fn intrinsic_gas(tx: &TxEnvelope) -> u64 {
-    let input = tx.input();
-    let zeros = input.iter().filter(|b| **b == 0).count() as u64;
-    let nonzeros = input.len() as u64 - zeros;
-    let mut gas = 21_000 + zeros * 4 + nonzeros * 16;
-    if tx.kind().is_create() {
-        gas += 32_000 + 2 * (input.len() as u64).div_ceil(32);
-    }
-    if let Some(list) = tx.access_list() {
-        for item in list.iter() {
-            gas += 2_400 + 1_900 * item.storage_keys.len() as u64;
-        }
-    }
-    gas
+    // revm's own formula, so the pool admits exactly what the executor will accept.
+    let (accounts, slots) = tx.access_list().map_or((0, 0), |list| {
+        (
+            list.len() as u64,
+            list.iter().map(|item| item.storage_keys.len() as u64).sum(),
+        )
+    });
+    let gas = revm::context_interface::cfg::gas::calculate_initial_tx_gas(
+        lanes_conflict::evm::SPEC,
+        tx.input(),
+        tx.kind().is_create(),
+        accounts,
+        slots,
+        0,
+        None,
+    );
+    gas.initial_regular_gas + gas.initial_state_gas
 }
 
 /// Limits the checks are made against.
@@ -313,6 +317,29 @@ mod tests {
                 want: 1337
             }
         );
+    }
+
+    #[test]
+    fn intrinsic_gas_is_cancuns() {
+        let signer = PrivateKeySigner::random();
+        let mut tx = TxEip1559 {
+            chain_id: 1337,
+            gas_limit: 100_000,
+            max_fee_per_gas: 100,
+            to: TxKind::Call(Address::repeat_byte(7)),
+            input: Bytes::from(vec![0, 1]),
+            access_list: alloy_eips::eip2930::AccessList(vec![
+                alloy_eips::eip2930::AccessListItem {
+                    address: Address::repeat_byte(1),
+                    storage_keys: vec![Default::default(); 2],
+                },
+            ]),
+            ..Default::default()
+        };
+        let sig = signer.sign_transaction_sync(&mut tx).unwrap();
+        let tx = TxEnvelope::from(tx.into_signed(sig));
+        // 21000 base + 4 per zero byte + 16 per non-zero byte + 2400 per address + 1900 per key.
+        assert_eq!(intrinsic_gas(&tx), 21_000 + 4 + 16 + 2_400 + 2 * 1_900);
     }
 
     proptest! {
