@@ -26,6 +26,12 @@
 // The highest precompile address in Cancun (0x0a, KZG point evaluation).
 #define LANES_PC_LAST 10
 
-// Runs precompile `id` (its address, 1..=LANES_PC_LAST).
-LANES_HD int lanes_precompile_run(uint32_t id, const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
-                                  uint8_t* out, uint32_t out_cap, uint32_t* out_len, uint64_t* gas_used);
+// The implementation is `kernels/precompiles/all.cuh`, which defines
+//
+//   LANES_HD static inline int lanes_precompile_run(uint32_t id, const uint8_t* in,
+//       uint32_t in_len, uint64_t gas_limit, uint8_t* out, uint32_t out_cap,
+//       uint32_t* out_len, uint64_t* gas_used);
+//
+// running precompile `id` (its address, 1..=LANES_PC_LAST). Every function in this directory
+// is `static inline`, so each translation unit (the one device TU, each host .cpp) has its own
+// copy and no symbol clashes at link time.
