@@ -1,12 +1,29 @@
 // Dispatch to the precompiles implemented in this directory (see precompiles.cuh).
 #pragma once
 #include "precompiles.cuh"
+#include "hashes.cuh"
+#include "modexp.cuh"
+#include "ecrecover.cuh"
 
 LANES_HD static inline int lanes_precompile_run(uint32_t id, const uint8_t* in, uint32_t in_len,
                                                 uint64_t gas_limit, uint8_t* out, uint32_t out_cap,
                                                 uint32_t* out_len, uint64_t* gas_used) {
-  (void)id, (void)in, (void)in_len, (void)gas_limit, (void)out, (void)out_cap;
   *out_len = 0;
   *gas_used = 0;
-  return LANES_PC_UNSUPPORTED;  // none on the device yet: every precompile call runs on the CPU
+  int status;
+  switch (id) {
+    case 1: status = lanes_pc_ecrecover(in, in_len, gas_limit, out, out_cap, out_len, gas_used); break;
+    case 2: status = lanes_pc_sha256(in, in_len, gas_limit, out, out_cap, out_len, gas_used); break;
+    case 3: status = lanes_pc_ripemd160(in, in_len, gas_limit, out, out_cap, out_len, gas_used); break;
+    case 4: status = lanes_pc_identity(in, in_len, gas_limit, out, out_cap, out_len, gas_used); break;
+    case 5: status = lanes_pc_modexp(in, in_len, gas_limit, out, out_cap, out_len, gas_used); break;
+    case 9: status = lanes_pc_blake2f(in, in_len, gas_limit, out, out_cap, out_len, gas_used); break;
+    default: status = LANES_PC_UNSUPPORTED; break;
+  }
+  if (status != LANES_PC_OK) {
+    *out_len = 0;
+    // A failed call consumes all of its gas; nothing is reported for a call the CPU reruns.
+    *gas_used = status == LANES_PC_UNSUPPORTED ? 0 : gas_limit;
+  }
+  return status;
 }
