@@ -359,6 +359,217 @@ fn ecrecover_edges() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// bn254
+
+/// The bn254 base field modulus p and group order r, big-endian.
+const BN_P: &str = "30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47";
+const BN_R: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+/// G1 generator (1, 2).
+const BN_G1: &str = "0000000000000000000000000000000000000000000000000000000000000001
+                     0000000000000000000000000000000000000000000000000000000000000002";
+/// Multiples k * G2 of the G2 generator (x.c1, x.c0, y.c1, y.c0), k = 1, 2, 3, 12345,
+/// 0x1234567890abcdef1234567890abcdef, r - 1 (computed with Python big integers).
+const BN_G2: [(&str, &str); 6] = [
+    ("01", "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c21800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa"),
+    ("02", "203e205db4f19b37b60121b83a7333706db86431c6d835849957ed8c3928ad7927dc7234fd11d3e8c36c59277c3e6f149d5cd3cfa9a62aee49f8130962b4b3b9195e8aa5b7827463722b8c153931579d3505566b4edf48d498e185f0509de15204bb53b8977e5f92a0bc372742c4830944a59b4fe6b1c0466e2a6dad122b5d2e"),
+    ("03", "1014772f57bb9742735191cd5dcfe4ebbc04156b6878a0a7c9824f32ffb66e8506064e784db10e9051e52826e192715e8d7e478cb09a5e0012defa0694fbc7f5021e2335f3354bb7922ffcc2f38d3323dd9453ac49b55441452aeaca147711b2058e1d5681b5b9e0074b0f9c8d2c68a069b920d74521e79765036d57666c5597"),
+    ("3039", "00fde667faf46ac5c419be1d6f28ff535a43c9efe5600584162084d55d8b508a070f2ac0bc3263aafb2cae9c281d492b5dfe1573aa83198f8befac6fa375181d06be0ca53e55034aa6719b194db361c07fee1ef3dfdff59c44b80788770c08f21e089b71af82470ee99b660d89dcfbdfccc7108e12215ad0fca5d627ebf0bc8c"),
+    ("1234567890abcdef1234567890abcdef", "1c0ac4b690d3a74f0e55d5bf2d379e5a728dfb57636082a35145d57ff94a6f382fc566f16c3610d2095e4a69392b1d5c740e1177d6d5a00a75e416979fd11da21089d0aee6539c9c7b3b534e7ea4a0182306e42002efcd2517d25f30193f0b1a2ceae68b8badfe9eb27b6c446fd59de8a4c50f87003e3bc9eabfbca85da94bef"),
+    ("30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000", "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c21800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed275dc4a288d1afb3cbb1ac09187524c7db36395df7be3b99e673b13a075a65ec1d9befcd05a5323e6da4d435f3b617cdb3af83285c2df711ef39c01571827f9d"),
+];
+/// A point on the twist that is not in the order-r subgroup.
+const BN_G2_NOT_IN_SUBGROUP: &str = "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000010d1271953ed9ea0836846e70a1934187998c7f790cb4d7511b7f8da82de048a42869111d5381f072f8e2728fdb825a51aadd70e52c9830e9ab4b871c0531f1bb";
+
+/// k * G1 through revm's own bn254 mul precompile (a valid G1 point, or zeros for infinity).
+fn g1_mul(k: &[u8; 32]) -> Vec<u8> {
+    let mut input = unhex(BN_G1);
+    input.extend_from_slice(k);
+    match revm(7, &input, 6000) {
+        Outcome::Ok { out, .. } => out,
+        other => panic!("revm bn254 mul of the generator: {other:?}"),
+    }
+}
+
+/// Big-endian 32-byte numbers mod r: (a * b) mod r and (r - x) mod r, through u128 limbs.
+fn mod_r_mul(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    // schoolbook over bytes then reduce by repeated doubling: slow but simple and exact
+    let r = unhex(BN_R);
+    let reduce = |x: &mut Vec<u8>| {
+        // x is 33 bytes, x < 2r; subtract r once if x >= r
+        let mut rr = vec![0u8];
+        rr.extend_from_slice(&r);
+        if x.as_slice() >= rr.as_slice() {
+            let mut borrow = 0i16;
+            for i in (0..33).rev() {
+                let d = i16::from(x[i]) - i16::from(rr[i]) - borrow;
+                borrow = i16::from(d < 0);
+                x[i] = (d + 256 * borrow) as u8;
+            }
+        }
+    };
+    let add = |x: &mut Vec<u8>, y: &Vec<u8>| {
+        let mut carry = 0u16;
+        for i in (0..33).rev() {
+            let s = u16::from(x[i]) + u16::from(y[i]) + carry;
+            x[i] = s as u8;
+            carry = s >> 8;
+        }
+    };
+    let mut acc = vec![0u8; 33];
+    let mut a33 = vec![0u8];
+    a33.extend_from_slice(a);
+    reduce(&mut a33); // a < 2^256 < 2r... reduce until below r
+    reduce(&mut a33);
+    reduce(&mut a33);
+    reduce(&mut a33);
+    reduce(&mut a33);
+    for byte in b.iter() {
+        for bit in (0..8).rev() {
+            let copy = acc.clone();
+            add(&mut acc, &copy);
+            reduce(&mut acc);
+            if (byte >> bit) & 1 == 1 {
+                add(&mut acc, &a33);
+                reduce(&mut acc);
+            }
+        }
+    }
+    acc[1..].try_into().expect("32 bytes")
+}
+
+fn neg_mod_r(x: &[u8; 32]) -> [u8; 32] {
+    if x.iter().all(|&b| b == 0) {
+        return *x;
+    }
+    let r = unhex(BN_R);
+    let mut out = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let d = i16::from(r[i]) - i16::from(x[i]) - borrow;
+        borrow = i16::from(d < 0);
+        out[i] = (d + 256 * borrow) as u8;
+    }
+    out
+}
+
+fn scalar(hex_be: &str) -> [u8; 32] {
+    let v = unhex(hex_be);
+    let mut w = [0u8; 32];
+    w[32 - v.len()..].copy_from_slice(&v);
+    w
+}
+
+#[test]
+fn bn254_add_and_mul_edges() {
+    let g = unhex(BN_G1);
+    let p2 = g1_mul(&scalar("02"));
+    let p3 = g1_mul(&scalar("03"));
+    let neg_g = g1_mul(&neg_mod_r(&scalar("01")));
+    let zero = vec![0u8; 64];
+    let not_on_curve = unhex(&"11".repeat(64));
+    let mut x_too_big = unhex(BN_P);
+    x_too_big.extend_from_slice(&word(2));
+    let mut y_plus_p = word(1).to_vec();
+    y_plus_p.extend_from_slice(&unhex(BN_P)); // (1, p): y >= p
+    for (a, b) in [
+        (&g, &g),
+        (&g, &p2),
+        (&p2, &p3),
+        (&g, &neg_g),
+        (&g, &zero),
+        (&zero, &p3),
+        (&zero, &zero),
+        (&not_on_curve, &g),
+        (&g, &not_on_curve),
+        (&x_too_big, &g),
+        (&g, &y_plus_p),
+    ] {
+        let mut input = a.clone();
+        input.extend_from_slice(b);
+        check_gas_edges(6, &input);
+        check(6, &input[..100], 150);
+    }
+    check(6, &[], 150);
+    check(6, &g, 150);
+    // mul: scalars 0, 1, 2, r - 1, r, r + 1, 2^256 - 1 over valid, zero and invalid points
+    let r = unhex(BN_R);
+    let mut r_plus_1 = scalar(BN_R);
+    r_plus_1[31] += 1;
+    for point in [&g, &p3, &neg_g, &zero, &not_on_curve, &x_too_big] {
+        for k in [
+            word(0).to_vec(),
+            word(1).to_vec(),
+            word(2).to_vec(),
+            neg_mod_r(&scalar("01")).to_vec(),
+            r.clone(),
+            r_plus_1.to_vec(),
+            vec![0xff; 32],
+        ] {
+            let mut input = point.clone();
+            input.extend_from_slice(&k);
+            check_gas_edges(7, &input);
+        }
+    }
+    check(7, &[], 6000);
+    check(7, &g, 6000);
+    check(7, &g[..40], 6000);
+}
+
+fn pair(g1: &[u8], g2_hex: &str) -> Vec<u8> {
+    let mut v = g1.to_vec();
+    v.extend_from_slice(&unhex(g2_hex));
+    v
+}
+
+#[test]
+fn bn254_pairing_edges() {
+    let g = unhex(BN_G1);
+    let g2 = BN_G2[0].1;
+    let neg_g = g1_mul(&neg_mod_r(&scalar("01")));
+    let zero64 = vec![0u8; 64];
+    let zero128 = "00".repeat(128);
+    // empty input, a single pair (not one), e(G, Q) e(-G, Q) = 1, infinity on either side
+    check_gas_edges(8, &[]);
+    check_gas_edges(8, &pair(&g, g2));
+    let mut two = pair(&g, g2);
+    two.extend_from_slice(&pair(&neg_g, g2));
+    check_gas_edges(8, &two);
+    assert_eq!(lanes(8, &two, 200_000), Outcome::Ok { gas: 113_000, out: word(1).to_vec() });
+    check(8, &pair(&zero64, g2), 100_000);
+    check(8, &pair(&g, &zero128), 100_000);
+    check(8, &pair(&zero64, &zero128), 100_000);
+    // bilinearity with the precomputed multiples: e(a G, b Q) e(-(a b) G, Q) = 1
+    for (k_hex, q_hex) in BN_G2 {
+        let b = scalar(k_hex);
+        let a = scalar("1f3a5c");
+        let ab = mod_r_mul(&a, &b);
+        let mut input = pair(&g1_mul(&a), q_hex);
+        input.extend_from_slice(&pair(&g1_mul(&neg_mod_r(&ab)), g2));
+        check(8, &input, 200_000);
+        assert_eq!(lanes(8, &input, 200_000), Outcome::Ok { gas: 113_000, out: word(1).to_vec() });
+        // and a wrong one
+        let mut wrong = pair(&g1_mul(&a), q_hex);
+        wrong.extend_from_slice(&pair(&g1_mul(&ab), g2));
+        check(8, &wrong, 200_000);
+    }
+    // invalid G2: not in the subgroup, not on the twist, coordinate >= p; invalid G1
+    check(8, &pair(&g, BN_G2_NOT_IN_SUBGROUP), 100_000);
+    check(8, &pair(&zero64, BN_G2_NOT_IN_SUBGROUP), 100_000);
+    let mut off = unhex(g2);
+    off[127] ^= 1;
+    check(8, &[g.clone(), off].concat(), 100_000);
+    let mut big = unhex(g2);
+    big[..32].copy_from_slice(&unhex(BN_P));
+    check(8, &[g.clone(), big].concat(), 100_000);
+    check(8, &pair(&unhex(&"11".repeat(64)), g2), 100_000);
+    // length not a multiple of 192 (after the gas check), out of gas
+    check(8, &two[..191], 100_000);
+    check(8, &two[..200], 100_000);
+    check(8, &two[..200], 10_000);
+    check(8, &two, 112_999);
+}
+
+// ---------------------------------------------------------------------------------------------
 // out_cap
 
 #[test]
@@ -376,7 +587,7 @@ fn too_small_out_cap_is_unsupported() {
 // random inputs
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
 
     #[test]
     fn random_hash_inputs(id in 2u8..=4, input in proptest::collection::vec(any::<u8>(), 0..400), gas in 0u64..5_000) {
@@ -413,6 +624,15 @@ proptest! {
     #[test]
     fn random_ecrecover_bytes(hash in any::<[u8; 32]>(), v in 26u8..30, r in any::<[u8; 32]>(), s in any::<[u8; 32]>(), gas in 2990u64..3010) {
         check(1, &ecrecover_input(&hash, v, &r, &s), gas);
+    }
+
+    #[test]
+    fn random_bn254_add_mul(a in any::<[u8; 32]>(), b in any::<[u8; 32]>(), k in any::<[u8; 32]>(), garbage in any::<[u8; 32]>(), which in 0u8..3) {
+        let pa = g1_mul(&a);
+        let pb = g1_mul(&b);
+        let second = match which { 0 => pb.clone(), 1 => pa.clone(), _ => [garbage.to_vec(), garbage.to_vec()].concat() };
+        check(6, &[pa.clone(), second].concat(), 150);
+        check(7, &[pb, k.to_vec()].concat(), 6000);
     }
 
     #[test]
