@@ -64,7 +64,10 @@ fn lanes_with_cap(id: u8, input: &[u8], gas_limit: u64, out_cap: u32) -> Outcome
         LANES_PC_OK => {
             assert!(out_len <= out_cap);
             assert!(gas_used <= gas_limit);
-            Outcome::Ok { gas: gas_used, out: out[..out_len as usize].to_vec() }
+            Outcome::Ok {
+                gas: gas_used,
+                out: out[..out_len as usize].to_vec(),
+            }
         }
         LANES_PC_OUT_OF_GAS => Outcome::OutOfGas,
         LANES_PC_FAILURE => Outcome::Failure,
@@ -82,10 +85,17 @@ fn lanes(id: u8, input: &[u8], gas_limit: u64) -> Outcome {
 /// Runs precompile `id` of revm's Cancun set.
 fn revm(id: u8, input: &[u8], gas_limit: u64) -> Outcome {
     let address = Address::with_last_byte(id);
-    let precompile = Precompiles::cancun().get(&address).expect("a Cancun precompile");
-    let result = precompile.execute(input, gas_limit, 0).expect("no fatal error");
+    let precompile = Precompiles::cancun()
+        .get(&address)
+        .expect("a Cancun precompile");
+    let result = precompile
+        .execute(input, gas_limit, 0)
+        .expect("no fatal error");
     match result.status {
-        PrecompileStatus::Success => Outcome::Ok { gas: result.gas_used, out: result.bytes.to_vec() },
+        PrecompileStatus::Success => Outcome::Ok {
+            gas: result.gas_used,
+            out: result.bytes.to_vec(),
+        },
         PrecompileStatus::Halt(PrecompileHalt::OutOfGas) => Outcome::OutOfGas,
         PrecompileStatus::Halt(_) | PrecompileStatus::Revert => Outcome::Failure,
     }
@@ -95,7 +105,12 @@ fn revm(id: u8, input: &[u8], gas_limit: u64) -> Outcome {
 fn check(id: u8, input: &[u8], gas_limit: u64) {
     let want = revm(id, input, gas_limit);
     let got = lanes(id, input, gas_limit);
-    assert_eq!(got, want, "precompile {id:#04x}, gas_limit {gas_limit}, input {}", hex::encode(input));
+    assert_eq!(
+        got,
+        want,
+        "precompile {id:#04x}, gas_limit {gas_limit}, input {}",
+        hex::encode(input)
+    );
 }
 
 /// Checks `input` at the gas limits around its cost: generous, exact, one short.
@@ -123,7 +138,9 @@ fn unhex(s: &str) -> Vec<u8> {
 #[test]
 fn hashes_and_identity_known_lengths() {
     for id in [2u8, 3, 4] {
-        for len in [0usize, 1, 31, 32, 33, 55, 56, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 5000] {
+        for len in [
+            0usize, 1, 31, 32, 33, 55, 56, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 5000,
+        ] {
             let input: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
             check_gas_edges(id, &input);
         }
@@ -199,7 +216,9 @@ fn blake2f_vectors_and_edges() {
         lanes(9, &good, 12),
         Outcome::Ok {
             gas: 12,
-            out: unhex("ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923")
+            out: unhex(
+                "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923"
+            )
         }
     );
 }
@@ -234,8 +253,18 @@ fn modexp_edges() {
     check_gas_edges(5, &[]);
     check_gas_edges(5, &modexp_input(&[2], &[3], &[0, 9])[..97]);
     // even moduli, base longer than the modulus, leading zeros
-    check_gas_edges(5, &modexp_input(&[0xff; 70], &[0x01, 0x00, 0x01], &[0x80, 0, 0, 0, 0, 0, 0, 0, 0x10]));
-    check_gas_edges(5, &modexp_input(&[0, 0, 0, 7], &[0, 0, 0x12], &[0, 0, 0, 0, 1, 0]));
+    check_gas_edges(
+        5,
+        &modexp_input(
+            &[0xff; 70],
+            &[0x01, 0x00, 0x01],
+            &[0x80, 0, 0, 0, 0, 0, 0, 0, 0x10],
+        ),
+    );
+    check_gas_edges(
+        5,
+        &modexp_input(&[0, 0, 0, 7], &[0, 0, 0x12], &[0, 0, 0, 0, 1, 0]),
+    );
     // huge declared lengths: out of gas, or a usize overflow (failure)
     let mut huge_exp = modexp_input(&[2], &[3], &[5]);
     huge_exp[32..64].copy_from_slice(&[0xff; 32]);
@@ -279,8 +308,8 @@ fn ecrecover_input(hash: &[u8; 32], v: u8, r: &[u8], s: &[u8]) -> Vec<u8> {
 /// A signature over `hash` by the key `seed` (any nonzero seed below n), as (v, r, s).
 fn sign(seed: [u8; 32], hash: [u8; 32]) -> Option<(u8, Vec<u8>, Vec<u8>)> {
     let key = secp256k1::SecretKey::from_byte_array(seed).ok()?;
-    let sig = secp256k1::SECP256K1
-        .sign_ecdsa_recoverable(secp256k1::Message::from_digest(hash), &key);
+    let sig =
+        secp256k1::SECP256K1.sign_ecdsa_recoverable(secp256k1::Message::from_digest(hash), &key);
     let (recid, rs) = sig.serialize_compact();
     let v = 27 + u8::try_from(i32::from(recid)).expect("recid 0..=3");
     Some((v, rs[..32].to_vec(), rs[32..].to_vec()))
@@ -308,7 +337,11 @@ fn ecrecover_edges() {
     assert!(matches!(lanes(1, &good, 3000), Outcome::Ok { ref out, .. } if out.len() == 32));
     // the other parity, and a high s with the flipped v (malleable form, accepted by revm)
     check(1, &ecrecover_input(&hash, v ^ 7, &r, &s), 3000);
-    check(1, &ecrecover_input(&hash, if v == 27 { 28 } else { 27 }, &r, &n_minus(&s)), 3000);
+    check(
+        1,
+        &ecrecover_input(&hash, if v == 27 { 28 } else { 27 }, &r, &n_minus(&s)),
+        3000,
+    );
     check(1, &ecrecover_input(&hash, v, &r, &n_minus(&s)), 3000);
     // v not 27/28, bytes before v nonzero
     for bad_v in [0u8, 1, 26, 29, 255] {
@@ -370,12 +403,30 @@ const BN_G1: &str = "00000000000000000000000000000000000000000000000000000000000
 /// Multiples k * G2 of the G2 generator (x.c1, x.c0, y.c1, y.c0), k = 1, 2, 3, 12345,
 /// 0x1234567890abcdef1234567890abcdef, r - 1 (computed with Python big integers).
 const BN_G2: [(&str, &str); 6] = [
-    ("01", "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c21800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa"),
-    ("02", "203e205db4f19b37b60121b83a7333706db86431c6d835849957ed8c3928ad7927dc7234fd11d3e8c36c59277c3e6f149d5cd3cfa9a62aee49f8130962b4b3b9195e8aa5b7827463722b8c153931579d3505566b4edf48d498e185f0509de15204bb53b8977e5f92a0bc372742c4830944a59b4fe6b1c0466e2a6dad122b5d2e"),
-    ("03", "1014772f57bb9742735191cd5dcfe4ebbc04156b6878a0a7c9824f32ffb66e8506064e784db10e9051e52826e192715e8d7e478cb09a5e0012defa0694fbc7f5021e2335f3354bb7922ffcc2f38d3323dd9453ac49b55441452aeaca147711b2058e1d5681b5b9e0074b0f9c8d2c68a069b920d74521e79765036d57666c5597"),
-    ("3039", "00fde667faf46ac5c419be1d6f28ff535a43c9efe5600584162084d55d8b508a070f2ac0bc3263aafb2cae9c281d492b5dfe1573aa83198f8befac6fa375181d06be0ca53e55034aa6719b194db361c07fee1ef3dfdff59c44b80788770c08f21e089b71af82470ee99b660d89dcfbdfccc7108e12215ad0fca5d627ebf0bc8c"),
-    ("1234567890abcdef1234567890abcdef", "1c0ac4b690d3a74f0e55d5bf2d379e5a728dfb57636082a35145d57ff94a6f382fc566f16c3610d2095e4a69392b1d5c740e1177d6d5a00a75e416979fd11da21089d0aee6539c9c7b3b534e7ea4a0182306e42002efcd2517d25f30193f0b1a2ceae68b8badfe9eb27b6c446fd59de8a4c50f87003e3bc9eabfbca85da94bef"),
-    ("30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000", "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c21800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed275dc4a288d1afb3cbb1ac09187524c7db36395df7be3b99e673b13a075a65ec1d9befcd05a5323e6da4d435f3b617cdb3af83285c2df711ef39c01571827f9d"),
+    (
+        "01",
+        "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c21800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa",
+    ),
+    (
+        "02",
+        "203e205db4f19b37b60121b83a7333706db86431c6d835849957ed8c3928ad7927dc7234fd11d3e8c36c59277c3e6f149d5cd3cfa9a62aee49f8130962b4b3b9195e8aa5b7827463722b8c153931579d3505566b4edf48d498e185f0509de15204bb53b8977e5f92a0bc372742c4830944a59b4fe6b1c0466e2a6dad122b5d2e",
+    ),
+    (
+        "03",
+        "1014772f57bb9742735191cd5dcfe4ebbc04156b6878a0a7c9824f32ffb66e8506064e784db10e9051e52826e192715e8d7e478cb09a5e0012defa0694fbc7f5021e2335f3354bb7922ffcc2f38d3323dd9453ac49b55441452aeaca147711b2058e1d5681b5b9e0074b0f9c8d2c68a069b920d74521e79765036d57666c5597",
+    ),
+    (
+        "3039",
+        "00fde667faf46ac5c419be1d6f28ff535a43c9efe5600584162084d55d8b508a070f2ac0bc3263aafb2cae9c281d492b5dfe1573aa83198f8befac6fa375181d06be0ca53e55034aa6719b194db361c07fee1ef3dfdff59c44b80788770c08f21e089b71af82470ee99b660d89dcfbdfccc7108e12215ad0fca5d627ebf0bc8c",
+    ),
+    (
+        "1234567890abcdef1234567890abcdef",
+        "1c0ac4b690d3a74f0e55d5bf2d379e5a728dfb57636082a35145d57ff94a6f382fc566f16c3610d2095e4a69392b1d5c740e1177d6d5a00a75e416979fd11da21089d0aee6539c9c7b3b534e7ea4a0182306e42002efcd2517d25f30193f0b1a2ceae68b8badfe9eb27b6c446fd59de8a4c50f87003e3bc9eabfbca85da94bef",
+    ),
+    (
+        "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000",
+        "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c21800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed275dc4a288d1afb3cbb1ac09187524c7db36395df7be3b99e673b13a075a65ec1d9befcd05a5323e6da4d435f3b617cdb3af83285c2df711ef39c01571827f9d",
+    ),
 ];
 /// A point on the twist that is not in the order-r subgroup.
 const BN_G2_NOT_IN_SUBGROUP: &str = "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000010d1271953ed9ea0836846e70a1934187998c7f790cb4d7511b7f8da82de048a42869111d5381f072f8e2728fdb825a51aadd70e52c9830e9ab4b871c0531f1bb";
@@ -534,7 +585,13 @@ fn bn254_pairing_edges() {
     let mut two = pair(&g, g2);
     two.extend_from_slice(&pair(&neg_g, g2));
     check_gas_edges(8, &two);
-    assert_eq!(lanes(8, &two, 200_000), Outcome::Ok { gas: 113_000, out: word(1).to_vec() });
+    assert_eq!(
+        lanes(8, &two, 200_000),
+        Outcome::Ok {
+            gas: 113_000,
+            out: word(1).to_vec()
+        }
+    );
     check(8, &pair(&zero64, g2), 100_000);
     check(8, &pair(&g, &zero128), 100_000);
     check(8, &pair(&zero64, &zero128), 100_000);
@@ -546,7 +603,13 @@ fn bn254_pairing_edges() {
         let mut input = pair(&g1_mul(&a), q_hex);
         input.extend_from_slice(&pair(&g1_mul(&neg_mod_r(&ab)), g2));
         check(8, &input, 200_000);
-        assert_eq!(lanes(8, &input, 200_000), Outcome::Ok { gas: 113_000, out: word(1).to_vec() });
+        assert_eq!(
+            lanes(8, &input, 200_000),
+            Outcome::Ok {
+                gas: 113_000,
+                out: word(1).to_vec()
+            }
+        );
         // and a wrong one
         let mut wrong = pair(&g1_mul(&a), q_hex);
         wrong.extend_from_slice(&pair(&g1_mul(&ab), g2));
@@ -578,9 +641,18 @@ fn too_small_out_cap_is_unsupported() {
     assert_eq!(lanes_with_cap(4, &input, 1_000, 99), Outcome::Unsupported);
     assert_eq!(lanes_with_cap(2, &input, 1_000, 31), Outcome::Unsupported);
     assert_eq!(lanes_with_cap(3, &input, 10_000, 31), Outcome::Unsupported);
-    assert_eq!(lanes_with_cap(9, &blake2_input(12, 1), 1_000, 63), Outcome::Unsupported);
-    assert_eq!(lanes_with_cap(5, &modexp_input(&[2], &[3], &[0x11; 40]), 1_000, 39), Outcome::Unsupported);
-    assert!(matches!(lanes_with_cap(4, &input, 1_000, 100), Outcome::Ok { .. }));
+    assert_eq!(
+        lanes_with_cap(9, &blake2_input(12, 1), 1_000, 63),
+        Outcome::Unsupported
+    );
+    assert_eq!(
+        lanes_with_cap(5, &modexp_input(&[2], &[3], &[0x11; 40]), 1_000, 39),
+        Outcome::Unsupported
+    );
+    assert!(matches!(
+        lanes_with_cap(4, &input, 1_000, 100),
+        Outcome::Ok { .. }
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ LANES_HD static inline LanesBnFp2 operator-(const LanesBnFp2& a, const LanesBnFp
   return lanes_fp2(a.c0 - b.c0, a.c1 - b.c1);
 }
 LANES_HD static inline LanesBnFp2 operator-(const LanesBnFp2& a) { return lanes_fp2(-a.c0, -a.c1); }
-LANES_HD static inline LanesBnFp2 operator*(const LanesBnFp2& a, const LanesBnFp2& b) {
+LANES_HD LANES_PC_NOINLINE static inline LanesBnFp2 operator*(const LanesBnFp2& a, const LanesBnFp2& b) {
   LanesBnFp t0 = a.c0 * b.c0, t1 = a.c1 * b.c1;
   LanesBnFp m = (a.c0 + a.c1) * (b.c0 + b.c1);
   return lanes_fp2(t0 - t1, m - t0 - t1);
@@ -109,7 +109,7 @@ LANES_HD static inline LanesBnFp12 lanes_fp12_one() {
   return r;
 }
 
-LANES_HD static inline LanesBnFp12 lanes_fp12_mul(const LanesBnFp12& a, const LanesBnFp12& b) {
+LANES_HD LANES_PC_NOINLINE static inline LanesBnFp12 lanes_fp12_mul(const LanesBnFp12& a, const LanesBnFp12& b) {
   LanesBnFp2 t[11];
   for (int i = 0; i < 11; i++) t[i] = LanesBnFp2::zero();
   for (int i = 0; i < 6; i++) {
@@ -126,7 +126,7 @@ LANES_HD static inline LanesBnFp12 lanes_fp12_mul(const LanesBnFp12& a, const La
 }
 
 // f^p: sum conj(c_i) gamma_i w^i with gamma_i = xi^(i (p - 1) / 6).
-LANES_HD static inline LanesBnFp12 lanes_fp12_frobenius(const LanesBnFp12& a) {
+LANES_HD LANES_PC_NOINLINE static inline LanesBnFp12 lanes_fp12_frobenius(const LanesBnFp12& a) {
   const uint64_t g[5][2][4] = {
       {{0xaf9ba69633144907ULL, 0xca6b1d7387afb78aULL, 0x11bded5ef08a2087ULL, 0x02f34d751a1f3a7cULL},
        {0xa222ae234c492d72ULL, 0xd00f02a4565de15bULL, 0xdc2ff3a253dfc926ULL, 0x10a75716b3899551ULL}},
@@ -185,7 +185,7 @@ LANES_HD static inline LanesBnFp2 lanes_bn_twist_b() {
 
 // G2 point (affine, or infinity). Reads 128 bytes (x, y as c1 || c0 each); false when a
 // coordinate is >= p, the point is off the twist, or not in the order-r subgroup.
-LANES_HD static inline bool lanes_bn_g2_read(const uint8_t* in, LanesBnFp2* x, LanesBnFp2* y, bool* infinity) {
+LANES_HD LANES_PC_NOINLINE static inline bool lanes_bn_g2_read(const uint8_t* in, LanesBnFp2* x, LanesBnFp2* y, bool* infinity) {
   if (!lanes_fp2_from_be(in, x) || !lanes_fp2_from_be(in + 64, y)) return false;
   *infinity = x->is_zero() && y->is_zero();
   if (*infinity) return true;
@@ -214,7 +214,7 @@ LANES_HD static inline LanesBnFp12 lanes_bn_line(const LanesBnFp2& lambda, const
 }
 
 // Miller loop f_{T,Q}(P) with T = 6 z^2, for finite P in G1 (affine) and Q in G2 (affine).
-LANES_HD static inline LanesBnFp12 lanes_bn_miller(const LanesBnFp& xp, const LanesBnFp& yp,
+LANES_HD LANES_PC_NOINLINE static inline LanesBnFp12 lanes_bn_miller(const LanesBnFp& xp, const LanesBnFp& yp,
                                                    const LanesBnFp2& xq, const LanesBnFp2& yq) {
   const uint64_t loop[2] = {0xf83e9682e87cfd46ULL, 0x6f4d8248eeb859fbULL};  // 6 z^2, 127 bits
   LanesBnFp12 f = lanes_fp12_one();
@@ -241,7 +241,7 @@ LANES_HD static inline LanesBnFp12 lanes_bn_miller(const LanesBnFp& xp, const La
 }
 
 // f^((p^6 + 1) / r) = (f^(p^2) f)^((p^4 - p^2 + 1) / r) lies in Fp6 iff f^((p^12 - 1) / r) == 1.
-LANES_HD static inline bool lanes_bn_final_exp_is_one(const LanesBnFp12& f) {
+LANES_HD LANES_PC_NOINLINE static inline bool lanes_bn_final_exp_is_one(const LanesBnFp12& f) {
   const uint64_t hard[12] = {0xe81bb482ccdf42b1ULL, 0x5abf5cc4f49c36d4ULL, 0xf1154e7e1da014fdULL,
                              0xdcc7b44c87cdbacfULL, 0xaaa441e3954bcf8aULL, 0x6b887d56d5095f23ULL,
                              0x79581e16f3fd90c6ULL, 0x3b1b1355d189227dULL, 0x4e529a5861876f6bULL,

@@ -33,7 +33,7 @@ typedef LanesFp<LanesSecpP> LanesSecpFp;
 typedef LanesFp<LanesSecpN> LanesSecpFn;
 
 // Recovers the signer's address (20 bytes) or returns false.
-LANES_HD static inline bool lanes_secp256k1_recover(const uint8_t hash[32], int recid, const uint8_t r_be[32],
+LANES_HD LANES_PC_NOINLINE static inline bool lanes_secp256k1_recover(const uint8_t hash[32], int recid, const uint8_t r_be[32],
                                                     const uint8_t s_be[32], uint8_t address[20]) {
   LanesSecpFn r, s;
   if (!lanes_fp_from_be<LanesSecpN>(r_be, &r) || !lanes_fp_from_be<LanesSecpN>(s_be, &s)) return false;

@@ -7,7 +7,7 @@
 // Values of `LanesFp<P>` are kept in Montgomery form (x * 2^256 mod P), always fully reduced.
 // Nothing here is constant-time: the precompiles only handle public data.
 #pragma once
-#include "../lanes_common.cuh"
+#include "precompiles.cuh"
 
 // (hi, lo) = a * b.
 LANES_HD static inline void lanes_mul64(uint64_t a, uint64_t b, uint64_t* lo, uint64_t* hi) {
@@ -143,7 +143,7 @@ LANES_HD static inline LanesFp<P> operator-(const LanesFp<P>& a) {
 // Montgomery product a * b / 2^256 mod P (CIOS, with the extra words a modulus close to 2^256
 // needs).
 template <class P>
-LANES_HD static inline LanesFp<P> operator*(const LanesFp<P>& a, const LanesFp<P>& b) {
+LANES_HD LANES_PC_NOINLINE static inline LanesFp<P> operator*(const LanesFp<P>& a, const LanesFp<P>& b) {
   uint64_t p[4];
   lanes_fp_modulus<P>(p);
   uint64_t t[6] = {0, 0, 0, 0, 0, 0};
@@ -224,7 +224,7 @@ LANES_HD static inline void lanes_fp_to_be(const LanesFp<P>& a, uint8_t* out) {
 
 // a^e for a 4-limb exponent (square and multiply, most significant bit first).
 template <class P>
-LANES_HD static inline LanesFp<P> lanes_fp_pow(const LanesFp<P>& a, const uint64_t e[4]) {
+LANES_HD LANES_PC_NOINLINE static inline LanesFp<P> lanes_fp_pow(const LanesFp<P>& a, const uint64_t e[4]) {
   LanesFp<P> r = LanesFp<P>::one();
   for (int i = 255; i >= 0; i--) {
     r = r * r;
@@ -284,7 +284,7 @@ LANES_HD static inline LanesJac<F> lanes_jac_from_affine(const F& x, const F& y)
 
 // 2P (dbl-2009-l, a = 0).
 template <class F>
-LANES_HD static inline LanesJac<F> lanes_jac_double(const LanesJac<F>& p) {
+LANES_HD LANES_PC_NOINLINE static inline LanesJac<F> lanes_jac_double(const LanesJac<F>& p) {
   if (p.z.is_zero() || p.y.is_zero()) return lanes_jac_infinity<F>();
   F a = p.x * p.x;
   F b = p.y * p.y;
@@ -307,7 +307,7 @@ LANES_HD static inline LanesJac<F> lanes_jac_double(const LanesJac<F>& p) {
 
 // P + Q (add-2007-bl), handling infinity, P == Q and P == -Q.
 template <class F>
-LANES_HD static inline LanesJac<F> lanes_jac_add(const LanesJac<F>& p, const LanesJac<F>& q) {
+LANES_HD LANES_PC_NOINLINE static inline LanesJac<F> lanes_jac_add(const LanesJac<F>& p, const LanesJac<F>& q) {
   if (p.z.is_zero()) return q;
   if (q.z.is_zero()) return p;
   F z1z1 = p.z * p.z;
@@ -345,7 +345,7 @@ LANES_HD static inline LanesJac<F> lanes_jac_neg(const LanesJac<F>& p) {
 
 // k * P for a 4-limb scalar (double and add, most significant bit first).
 template <class F>
-LANES_HD static inline LanesJac<F> lanes_jac_mul(const LanesJac<F>& p, const uint64_t k[4]) {
+LANES_HD LANES_PC_NOINLINE static inline LanesJac<F> lanes_jac_mul(const LanesJac<F>& p, const uint64_t k[4]) {
   LanesJac<F> r = lanes_jac_infinity<F>();
   int top = 255;
   while (top >= 0 && !lanes_u256_bit(k, top)) top--;

@@ -14,7 +14,7 @@ LANES_HD static inline uint32_t lanes_rotl32(uint32_t x, int n) { return (x << n
 // ---------------------------------------------------------------------------------------------
 // SHA-256 (FIPS 180-4).
 
-LANES_HD static inline void lanes_sha256_block(uint32_t h[8], const uint8_t blk[64]) {
+LANES_HD LANES_PC_NOINLINE static inline void lanes_sha256_block(uint32_t h[8], const uint8_t blk[64]) {
   const uint32_t k[64] = {
       0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u,
       0xab1c5ed5u, 0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu,
@@ -84,7 +84,7 @@ LANES_HD static inline uint32_t lanes_rmd_f(int j, uint32_t x, uint32_t y, uint3
   }
 }
 
-LANES_HD static inline void lanes_ripemd160_block(uint32_t h[5], const uint8_t blk[64]) {
+LANES_HD LANES_PC_NOINLINE static inline void lanes_ripemd160_block(uint32_t h[5], const uint8_t blk[64]) {
   const uint8_t rl[80] = {0, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                           7, 4,  13, 1,  10, 6,  15, 3,  12, 0,  9,  5,  2,  14, 11, 8,
                           3, 10, 14, 4,  9,  15, 8,  1,  2,  7,  0,  6,  13, 11, 5,  12,
@@ -162,7 +162,7 @@ LANES_HD static inline void lanes_blake2_g(uint64_t v[16], int a, int b, int c, 
   v[b] = lanes_rotr64(v[b] ^ v[c], 63);
 }
 
-LANES_HD static inline void lanes_blake2b_compress(uint32_t rounds, uint64_t h[8], const uint64_t m[16],
+LANES_HD LANES_PC_NOINLINE static inline void lanes_blake2b_compress(uint32_t rounds, uint64_t h[8], const uint64_t m[16],
                                                    uint64_t t0, uint64_t t1, bool last) {
   const uint64_t iv[8] = {0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL,
                           0xa54ff53a5f1d36f1ULL, 0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL,

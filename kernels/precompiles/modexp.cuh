@@ -56,7 +56,7 @@ LANES_HD static inline int lanes_clz32(uint32_t x) {
 
 // r = u mod v (Knuth D). u has `m` limbs (m < 2 * LANES_MODEXP_MAX_LIMBS + 1), v has n >= 1
 // limbs with v[n-1] != 0. r gets n limbs. Scratch is local.
-LANES_HD static inline void lanes_modexp_rem(const uint32_t* u, uint32_t m, const uint32_t* v,
+LANES_HD LANES_PC_NOINLINE static inline void lanes_modexp_rem(const uint32_t* u, uint32_t m, const uint32_t* v,
                                              uint32_t n, uint32_t* r) {
   if (m < n) {
     for (uint32_t i = 0; i < n; i++) r[i] = i < m ? u[i] : 0;
@@ -112,7 +112,7 @@ LANES_HD static inline void lanes_modexp_rem(const uint32_t* u, uint32_t m, cons
 }
 
 // a = a * b mod v (all n limbs, a, b < v).
-LANES_HD static inline void lanes_modexp_mulmod(uint32_t* a, const uint32_t* b, const uint32_t* v,
+LANES_HD LANES_PC_NOINLINE static inline void lanes_modexp_mulmod(uint32_t* a, const uint32_t* b, const uint32_t* v,
                                                 uint32_t n) {
   uint32_t prod[2 * LANES_MODEXP_MAX_LIMBS];
   for (uint32_t i = 0; i < 2 * n; i++) prod[i] = 0;

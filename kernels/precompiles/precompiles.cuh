@@ -18,6 +18,14 @@
 #pragma once
 #include "../lanes_common.cuh"
 
+// Keeps the large arithmetic routines out of line in the device build, so that the PTX (and the
+// NVRTC compile time) stays small; the host compiler decides for itself.
+#if defined(__CUDA_ARCH__)
+#define LANES_PC_NOINLINE __noinline__
+#else
+#define LANES_PC_NOINLINE
+#endif
+
 #define LANES_PC_OK 0
 #define LANES_PC_OUT_OF_GAS 1
 #define LANES_PC_FAILURE 2
