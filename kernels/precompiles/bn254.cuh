@@ -13,17 +13,24 @@
 // Fp12 is needed.
 #pragma once
 #include "precompiles.cuh"
-#include "field.cuh"
+#include "tower.cuh"
 
 // The bn254 base field.
 struct LanesBnP {
-  static constexpr uint64_t P0 = 0x3c208c16d87cfd47ULL, P1 = 0x97816a916871ca8dULL,
-                            P2 = 0xb85045b68181585dULL, P3 = 0x30644e72e131a029ULL;
+  static constexpr int N = 4;
   static constexpr uint64_t INV = 0x87d20782e4866389ULL;
-  static constexpr uint64_t R2_0 = 0xf32cfc5b538afa89ULL, R2_1 = 0xb5e71911d44501fbULL,
-                            R2_2 = 0x47ab1eff0a417ff6ULL, R2_3 = 0x06d89f71cab8351fULL;
-  static constexpr uint64_t ONE_0 = 0xd35d438dc58f0d9dULL, ONE_1 = 0x0a78eb28f5c70b3dULL,
-                            ONE_2 = 0x666ea36f7879462cULL, ONE_3 = 0x0e0a77c19a07df2fULL;
+  LANES_HD static void modulus(uint64_t* m) {
+    m[0] = 0x3c208c16d87cfd47ULL, m[1] = 0x97816a916871ca8dULL, m[2] = 0xb85045b68181585dULL,
+    m[3] = 0x30644e72e131a029ULL;
+  }
+  LANES_HD static void r2(uint64_t* m) {
+    m[0] = 0xf32cfc5b538afa89ULL, m[1] = 0xb5e71911d44501fbULL, m[2] = 0x47ab1eff0a417ff6ULL,
+    m[3] = 0x06d89f71cab8351fULL;
+  }
+  LANES_HD static void one(uint64_t* m) {
+    m[0] = 0xd35d438dc58f0d9dULL, m[1] = 0x0a78eb28f5c70b3dULL, m[2] = 0x666ea36f7879462cULL,
+    m[3] = 0x0e0a77c19a07df2fULL;
+  }
 };
 
 typedef LanesFp<LanesBnP> LanesBnFp;
@@ -34,99 +41,26 @@ LANES_HD static inline LanesBnFp lanes_bn_fp_raw(uint64_t a, uint64_t b, uint64_
   return r;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Fp2
-
-struct LanesBnFp2 {
-  LanesBnFp c0, c1;  // c0 + c1 u
-
-  LANES_HD static LanesBnFp2 zero() {
-    LanesBnFp2 r;
-    r.c0 = LanesBnFp::zero(), r.c1 = LanesBnFp::zero();
-    return r;
+// The bn254 tower (tower.cuh): xi = 9 + u.
+struct LanesBnTower {
+  typedef LanesBnFp Fp;
+  static constexpr uint32_t XI_A = 9;
+  static constexpr int HARD_LIMBS = 12;
+  LANES_HD static void gamma(int i, LanesFp2<LanesBnTower>* g);
+  LANES_HD static void hard(uint64_t* h) {
+    const uint64_t k[12] = {0xe81bb482ccdf42b1ULL, 0x5abf5cc4f49c36d4ULL, 0xf1154e7e1da014fdULL,
+                            0xdcc7b44c87cdbacfULL, 0xaaa441e3954bcf8aULL, 0x6b887d56d5095f23ULL,
+                            0x79581e16f3fd90c6ULL, 0x3b1b1355d189227dULL, 0x4e529a5861876f6bULL,
+                            0x6c0eb522d5b12278ULL, 0x331ec15183177fafULL, 0x01baaa710b0759adULL};
+    for (int i = 0; i < 12; i++) h[i] = k[i];
   }
-  LANES_HD static LanesBnFp2 one() {
-    LanesBnFp2 r;
-    r.c0 = LanesBnFp::one(), r.c1 = LanesBnFp::zero();
-    return r;
-  }
-  LANES_HD bool is_zero() const { return c0.is_zero() && c1.is_zero(); }
 };
 
-LANES_HD static inline LanesBnFp2 lanes_fp2(const LanesBnFp& a, const LanesBnFp& b) {
-  LanesBnFp2 r;
-  r.c0 = a, r.c1 = b;
-  return r;
-}
+typedef LanesFp2<LanesBnTower> LanesBnFp2;
+typedef LanesFp12<LanesBnTower> LanesBnFp12;
 
-LANES_HD static inline LanesBnFp2 operator+(const LanesBnFp2& a, const LanesBnFp2& b) {
-  return lanes_fp2(a.c0 + b.c0, a.c1 + b.c1);
-}
-LANES_HD static inline LanesBnFp2 operator-(const LanesBnFp2& a, const LanesBnFp2& b) {
-  return lanes_fp2(a.c0 - b.c0, a.c1 - b.c1);
-}
-LANES_HD static inline LanesBnFp2 operator-(const LanesBnFp2& a) { return lanes_fp2(-a.c0, -a.c1); }
-LANES_HD LANES_PC_NOINLINE static inline LanesBnFp2 operator*(const LanesBnFp2& a, const LanesBnFp2& b) {
-  LanesBnFp t0 = a.c0 * b.c0, t1 = a.c1 * b.c1;
-  LanesBnFp m = (a.c0 + a.c1) * (b.c0 + b.c1);
-  return lanes_fp2(t0 - t1, m - t0 - t1);
-}
-LANES_HD static inline LanesBnFp2 operator*(const LanesBnFp2& a, const LanesBnFp& s) {
-  return lanes_fp2(a.c0 * s, a.c1 * s);
-}
-LANES_HD static inline bool operator==(const LanesBnFp2& a, const LanesBnFp2& b) {
-  return a.c0 == b.c0 && a.c1 == b.c1;
-}
-LANES_HD static inline LanesBnFp2 lanes_fp2_conj(const LanesBnFp2& a) { return lanes_fp2(a.c0, -a.c1); }
-LANES_HD static inline LanesBnFp2 lanes_fp2_inv(const LanesBnFp2& a) {
-  LanesBnFp n = lanes_fp_inv(a.c0 * a.c0 + a.c1 * a.c1);
-  return lanes_fp2(a.c0 * n, -(a.c1 * n));
-}
-// a * xi, xi = 9 + u.
-LANES_HD static inline LanesBnFp2 lanes_fp2_mul_xi(const LanesBnFp2& a) {
-  LanesBnFp a0x2 = a.c0 + a.c0, a1x2 = a.c1 + a.c1;
-  LanesBnFp a0x8 = a0x2 + a0x2, a1x8 = a1x2 + a1x2;
-  a0x8 = a0x8 + a0x8, a1x8 = a1x8 + a1x8;
-  return lanes_fp2(a0x8 + a.c0 - a.c1, a1x8 + a.c1 + a.c0);
-}
-
-// Reads an Fp2 element encoded as c1 || c0 (32 bytes each, big-endian); false if either is >= p.
-LANES_HD static inline bool lanes_fp2_from_be(const uint8_t* in, LanesBnFp2* out) {
-  return lanes_fp_from_be<LanesBnP>(in, &out->c1) && lanes_fp_from_be<LanesBnP>(in + 32, &out->c0);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fp12 = Fp2[w] / (w^6 - xi)
-
-struct LanesBnFp12 {
-  LanesBnFp2 c[6];  // sum of c[i] w^i
-};
-
-LANES_HD static inline LanesBnFp12 lanes_fp12_one() {
-  LanesBnFp12 r;
-  r.c[0] = LanesBnFp2::one();
-  for (int i = 1; i < 6; i++) r.c[i] = LanesBnFp2::zero();
-  return r;
-}
-
-LANES_HD LANES_PC_NOINLINE static inline LanesBnFp12 lanes_fp12_mul(const LanesBnFp12& a, const LanesBnFp12& b) {
-  LanesBnFp2 t[11];
-  for (int i = 0; i < 11; i++) t[i] = LanesBnFp2::zero();
-  for (int i = 0; i < 6; i++) {
-    if (a.c[i].is_zero()) continue;
-    for (int j = 0; j < 6; j++) {
-      if (b.c[j].is_zero()) continue;
-      t[i + j] = t[i + j] + a.c[i] * b.c[j];
-    }
-  }
-  LanesBnFp12 r;
-  for (int i = 0; i < 6; i++) r.c[i] = t[i];
-  for (int i = 6; i < 11; i++) r.c[i - 6] = r.c[i - 6] + lanes_fp2_mul_xi(t[i]);
-  return r;
-}
-
-// f^p: sum conj(c_i) gamma_i w^i with gamma_i = xi^(i (p - 1) / 6).
-LANES_HD LANES_PC_NOINLINE static inline LanesBnFp12 lanes_fp12_frobenius(const LanesBnFp12& a) {
+// xi^(i (p - 1) / 6), Montgomery form.
+LANES_HD inline void LanesBnTower::gamma(int i, LanesBnFp2* out) {
   const uint64_t g[5][2][4] = {
       {{0xaf9ba69633144907ULL, 0xca6b1d7387afb78aULL, 0x11bded5ef08a2087ULL, 0x02f34d751a1f3a7cULL},
        {0xa222ae234c492d72ULL, 0xd00f02a4565de15bULL, 0xdc2ff3a253dfc926ULL, 0x10a75716b3899551ULL}},
@@ -138,14 +72,7 @@ LANES_HD LANES_PC_NOINLINE static inline LanesBnFp12 lanes_fp12_frobenius(const 
        {0x5dddfd154bd8c949ULL, 0x62cb29a5a4445b60ULL, 0x37bc870a0c7dd2b9ULL, 0x24830a9d3171f0fdULL}},
       {{0xc970692f41690fe7ULL, 0xe240342127694b0bULL, 0x32bee66b83c459e8ULL, 0x12aabced0ab08841ULL},
        {0x0d485d2340aebfa9ULL, 0x05193418ab2fcc57ULL, 0xd3b0a40b8a4910f5ULL, 0x2f21ebb535d2925aULL}}};
-  LanesBnFp12 r;
-  r.c[0] = lanes_fp2_conj(a.c[0]);
-  for (int i = 1; i < 6; i++) {
-    LanesBnFp2 gamma = lanes_fp2(lanes_bn_fp_raw(g[i - 1][0][0], g[i - 1][0][1], g[i - 1][0][2], g[i - 1][0][3]),
-                                 lanes_bn_fp_raw(g[i - 1][1][0], g[i - 1][1][1], g[i - 1][1][2], g[i - 1][1][3]));
-    r.c[i] = lanes_fp2_conj(a.c[i]) * gamma;
-  }
-  return r;
+  for (int k = 0; k < 4; k++) out->c0.v[k] = g[i - 1][0][k], out->c1.v[k] = g[i - 1][1][k];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +104,7 @@ LANES_HD static inline void lanes_bn_g1_write(const LanesJac<LanesBnFp>& p, uint
 
 // b' = 3 / xi of the twist.
 LANES_HD static inline LanesBnFp2 lanes_bn_twist_b() {
-  return lanes_fp2(lanes_bn_fp_raw(0x3bf938e377b802a8ULL, 0x020b1b273633535dULL, 0x26b7edf049755260ULL,
+  return LanesBnFp2::make(lanes_bn_fp_raw(0x3bf938e377b802a8ULL, 0x020b1b273633535dULL, 0x26b7edf049755260ULL,
                                    0x2514c6324384a86dULL),
                    lanes_bn_fp_raw(0x38e7ecccd1dcff67ULL, 0x65f0b37d93ce0d3eULL, 0xd749d0dd22ac00aaULL,
                                    0x0141b9ce4a688d4dULL));
@@ -186,7 +113,7 @@ LANES_HD static inline LanesBnFp2 lanes_bn_twist_b() {
 // G2 point (affine, or infinity). Reads 128 bytes (x, y as c1 || c0 each); false when a
 // coordinate is >= p, the point is off the twist, or not in the order-r subgroup.
 LANES_HD LANES_PC_NOINLINE static inline bool lanes_bn_g2_read(const uint8_t* in, LanesBnFp2* x, LanesBnFp2* y, bool* infinity) {
-  if (!lanes_fp2_from_be(in, x) || !lanes_fp2_from_be(in + 64, y)) return false;
+  if (!lanes_fp2_from_be_c1c0(in, x) || !lanes_fp2_from_be_c1c0(in + 64, y)) return false;
   *infinity = x->is_zero() && y->is_zero();
   if (*infinity) return true;
   if (!lanes_on_curve(*x, *y, lanes_bn_twist_b())) return false;
@@ -204,7 +131,7 @@ LANES_HD LANES_PC_NOINLINE static inline bool lanes_bn_g2_read(const uint8_t* in
 LANES_HD static inline LanesBnFp12 lanes_bn_line(const LanesBnFp2& lambda, const LanesBnFp2& xt,
                                                  const LanesBnFp2& yt, const LanesBnFp& xp, const LanesBnFp& yp) {
   LanesBnFp12 l;
-  l.c[0] = lanes_fp2(yp, LanesBnFp::zero());
+  l.c[0] = LanesBnFp2::make(yp, LanesBnFp::zero());
   l.c[1] = -(lambda * xp);
   l.c[2] = LanesBnFp2::zero();
   l.c[3] = lambda * xt - yt;
@@ -217,7 +144,7 @@ LANES_HD static inline LanesBnFp12 lanes_bn_line(const LanesBnFp2& lambda, const
 LANES_HD LANES_PC_NOINLINE static inline LanesBnFp12 lanes_bn_miller(const LanesBnFp& xp, const LanesBnFp& yp,
                                                    const LanesBnFp2& xq, const LanesBnFp2& yq) {
   const uint64_t loop[2] = {0xf83e9682e87cfd46ULL, 0x6f4d8248eeb859fbULL};  // 6 z^2, 127 bits
-  LanesBnFp12 f = lanes_fp12_one();
+  LanesBnFp12 f = LanesBnFp12::one();
   LanesBnFp2 xt = xq, yt = yq;
   for (int i = 125; i >= 0; i--) {
     // doubling step
@@ -238,21 +165,6 @@ LANES_HD LANES_PC_NOINLINE static inline LanesBnFp12 lanes_bn_miller(const Lanes
     }
   }
   return f;
-}
-
-// f^((p^6 + 1) / r) = (f^(p^2) f)^((p^4 - p^2 + 1) / r) lies in Fp6 iff f^((p^12 - 1) / r) == 1.
-LANES_HD LANES_PC_NOINLINE static inline bool lanes_bn_final_exp_is_one(const LanesBnFp12& f) {
-  const uint64_t hard[12] = {0xe81bb482ccdf42b1ULL, 0x5abf5cc4f49c36d4ULL, 0xf1154e7e1da014fdULL,
-                             0xdcc7b44c87cdbacfULL, 0xaaa441e3954bcf8aULL, 0x6b887d56d5095f23ULL,
-                             0x79581e16f3fd90c6ULL, 0x3b1b1355d189227dULL, 0x4e529a5861876f6bULL,
-                             0x6c0eb522d5b12278ULL, 0x331ec15183177fafULL, 0x01baaa710b0759adULL};
-  LanesBnFp12 g = lanes_fp12_mul(lanes_fp12_frobenius(lanes_fp12_frobenius(f)), f);
-  LanesBnFp12 acc = lanes_fp12_one();
-  for (int i = 12 * 64 - 1; i >= 0; i--) {
-    acc = lanes_fp12_mul(acc, acc);
-    if ((hard[i >> 6] >> (i & 63)) & 1) acc = lanes_fp12_mul(acc, g);
-  }
-  return acc.c[1].is_zero() && acc.c[3].is_zero() && acc.c[5].is_zero();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,7 +210,7 @@ LANES_HD static inline int lanes_pc_bn254_pairing(const uint8_t* in, uint32_t in
   if (gas > gas_limit) return LANES_PC_OUT_OF_GAS;
   if (in_len % 192 != 0) return LANES_PC_FAILURE;
   if (out_cap < 32) return LANES_PC_UNSUPPORTED;
-  LanesBnFp12 f = lanes_fp12_one();
+  LanesBnFp12 f = LanesBnFp12::one();
   bool any = false;
   for (uint64_t k = 0; k < pairs; k++) {
     const uint8_t* pair = in + 192 * k;
@@ -312,7 +224,7 @@ LANES_HD static inline int lanes_pc_bn254_pairing(const uint8_t* in, uint32_t in
     f = lanes_fp12_mul(f, lanes_bn_miller(p.x, p.y, xq, yq));
     any = true;
   }
-  bool ok = !any || lanes_bn_final_exp_is_one(f);
+  bool ok = !any || lanes_fp12_final_exp_is_one(f);
   for (int i = 0; i < 32; i++) out[i] = 0;
   out[31] = ok ? 1 : 0;
   *out_len = 32;

@@ -10,23 +10,31 @@
 
 // The base field of secp256k1, p = 2^256 - 2^32 - 977.
 struct LanesSecpP {
-  static constexpr uint64_t P0 = 0xfffffffefffffc2fULL, P1 = 0xffffffffffffffffULL,
-                            P2 = 0xffffffffffffffffULL, P3 = 0xffffffffffffffffULL;
+  static constexpr int N = 4;
   static constexpr uint64_t INV = 0xd838091dd2253531ULL;
-  static constexpr uint64_t R2_0 = 0x000007a2000e90a1ULL, R2_1 = 0x0000000000000001ULL, R2_2 = 0,
-                            R2_3 = 0;
-  static constexpr uint64_t ONE_0 = 0x00000001000003d1ULL, ONE_1 = 0, ONE_2 = 0, ONE_3 = 0;
+  LANES_HD static void modulus(uint64_t* m) {
+    m[0] = 0xfffffffefffffc2fULL, m[1] = 0xffffffffffffffffULL, m[2] = 0xffffffffffffffffULL,
+    m[3] = 0xffffffffffffffffULL;
+  }
+  LANES_HD static void r2(uint64_t* m) { m[0] = 0x000007a2000e90a1ULL, m[1] = 1, m[2] = 0, m[3] = 0; }
+  LANES_HD static void one(uint64_t* m) { m[0] = 0x00000001000003d1ULL, m[1] = 0, m[2] = 0, m[3] = 0; }
 };
 
 // The scalar field of secp256k1 (the group order n).
 struct LanesSecpN {
-  static constexpr uint64_t P0 = 0xbfd25e8cd0364141ULL, P1 = 0xbaaedce6af48a03bULL,
-                            P2 = 0xfffffffffffffffeULL, P3 = 0xffffffffffffffffULL;
+  static constexpr int N = 4;
   static constexpr uint64_t INV = 0x4b0dff665588b13fULL;
-  static constexpr uint64_t R2_0 = 0x896cf21467d7d140ULL, R2_1 = 0x741496c20e7cf878ULL,
-                            R2_2 = 0xe697f5e45bcd07c6ULL, R2_3 = 0x9d671cd581c69bc5ULL;
-  static constexpr uint64_t ONE_0 = 0x402da1732fc9bebfULL, ONE_1 = 0x4551231950b75fc4ULL,
-                            ONE_2 = 0x0000000000000001ULL, ONE_3 = 0;
+  LANES_HD static void modulus(uint64_t* m) {
+    m[0] = 0xbfd25e8cd0364141ULL, m[1] = 0xbaaedce6af48a03bULL, m[2] = 0xfffffffffffffffeULL,
+    m[3] = 0xffffffffffffffffULL;
+  }
+  LANES_HD static void r2(uint64_t* m) {
+    m[0] = 0x896cf21467d7d140ULL, m[1] = 0x741496c20e7cf878ULL, m[2] = 0xe697f5e45bcd07c6ULL,
+    m[3] = 0x9d671cd581c69bc5ULL;
+  }
+  LANES_HD static void one(uint64_t* m) {
+    m[0] = 0x402da1732fc9bebfULL, m[1] = 0x4551231950b75fc4ULL, m[2] = 1, m[3] = 0;
+  }
 };
 
 typedef LanesFp<LanesSecpP> LanesSecpFp;
@@ -45,29 +53,29 @@ LANES_HD LANES_PC_NOINLINE static inline bool lanes_secp256k1_recover(const uint
   LanesSecpFp y;
   if (!lanes_fp_sqrt(x * x * x + seven, &y)) return false;
   uint64_t yv[4];
-  lanes_fp_to_u256(y, yv);
+  lanes_fp_to_limbs(y, yv);
   if ((int)(yv[0] & 1) != (recid & 1)) y = -y;
   // e = hash mod n (hash < 2^256 < 2n: one subtraction at most).
   uint64_t e[4], n[4];
   lanes_u256_from_be(hash, e);
-  lanes_fp_modulus<LanesSecpN>(n);
+  LanesSecpN::modulus(n);
   if (lanes_u256_geq(e, n)) {
     uint64_t br = 0;
     for (int i = 0; i < 4; i++) e[i] = lanes_sbb(e[i], n[i], &br);
   }
-  LanesSecpFn ef = lanes_fp_from_u256<LanesSecpN>(e);
+  LanesSecpFn ef = lanes_fp_from_limbs<LanesSecpN>(e);
   LanesSecpFn rinv = lanes_fp_inv(r);
   LanesSecpFn u1 = -(ef * rinv);
   LanesSecpFn u2 = s * rinv;
   uint64_t u1v[4], u2v[4];
-  lanes_fp_to_u256(u1, u1v);
-  lanes_fp_to_u256(u2, u2v);
+  lanes_fp_to_limbs(u1, u1v);
+  lanes_fp_to_limbs(u2, u2v);
   const uint64_t gx[4] = {0x59f2815b16f81798ULL, 0x029bfcdb2dce28d9ULL, 0x55a06295ce870b07ULL,
                           0x79be667ef9dcbbacULL};
   const uint64_t gy[4] = {0x9c47d08ffb10d4b8ULL, 0xfd17b448a6855419ULL, 0x5da4fbfc0e1108a8ULL,
                           0x483ada7726a3c465ULL};
   LanesJac<LanesSecpFp> g =
-      lanes_jac_from_affine(lanes_fp_from_u256<LanesSecpP>(gx), lanes_fp_from_u256<LanesSecpP>(gy));
+      lanes_jac_from_affine(lanes_fp_from_limbs<LanesSecpP>(gx), lanes_fp_from_limbs<LanesSecpP>(gy));
   LanesJac<LanesSecpFp> rp = lanes_jac_from_affine(x, y);
   LanesJac<LanesSecpFp> q = lanes_jac_add(lanes_jac_mul(g, u1v), lanes_jac_mul(rp, u2v));
   if (q.z.is_zero()) return false;

@@ -2,9 +2,10 @@
 // points with a = 0 in Jacobian coordinates, for both builds. Used by ecrecover (secp256k1 base
 // and scalar fields) and the bn254 precompiles (base field, its quadratic extension, G1 and G2).
 //
-// A field is a parameter struct `P` with `static constexpr` limbs (little-endian):
-//   P0..P3 the modulus, INV = -P^-1 mod 2^64, R2_0..R2_3 = 2^512 mod P, ONE_0..ONE_3 = 2^256 mod P.
-// Values of `LanesFp<P>` are kept in Montgomery form (x * 2^256 mod P), always fully reduced.
+// A field is a parameter struct `P`: `static constexpr int N` limbs of 64 bits, `INV` =
+// -P^-1 mod 2^64, and `static LANES_HD void modulus(uint64_t*)`, `r2(uint64_t*)` (R^2 mod P) and
+// `one(uint64_t*)` (R mod P) that fill N little-endian limbs, R = 2^(64 N). Values of
+// `LanesFp<P>` are kept in Montgomery form (x R mod P), always fully reduced.
 // Nothing here is constant-time: the precompiles only handle public data.
 #pragma once
 #include "precompiles.cuh"
@@ -58,79 +59,86 @@ LANES_HD static inline uint64_t lanes_sbb(uint64_t a, uint64_t b, uint64_t* borr
   return d2;
 }
 
-// a >= b for 4-limb numbers.
-LANES_HD static inline bool lanes_u256_geq(const uint64_t a[4], const uint64_t b[4]) {
-  for (int i = 3; i >= 0; i--) {
+// a >= b for n-limb numbers.
+LANES_HD static inline bool lanes_big_geq(const uint64_t* a, const uint64_t* b, int n) {
+  for (int i = n - 1; i >= 0; i--) {
     if (a[i] != b[i]) return a[i] > b[i];
   }
   return true;
 }
 
-// Big-endian 32 bytes to little-endian limbs.
-LANES_HD static inline void lanes_u256_from_be(const uint8_t* in, uint64_t out[4]) {
-  for (int i = 0; i < 4; i++) {
+// Big-endian 8n bytes to n little-endian limbs, and back.
+LANES_HD static inline void lanes_big_from_be(const uint8_t* in, uint64_t* out, int n) {
+  for (int i = 0; i < n; i++) {
     uint64_t w = 0;
-    for (int j = 0; j < 8; j++) w = (w << 8) | in[(3 - i) * 8 + j];
+    for (int j = 0; j < 8; j++) w = (w << 8) | in[(n - 1 - i) * 8 + j];
     out[i] = w;
   }
 }
 
-LANES_HD static inline void lanes_u256_to_be(const uint64_t in[4], uint8_t* out) {
-  for (int i = 0; i < 4; i++)
-    for (int j = 0; j < 8; j++) out[(3 - i) * 8 + j] = (uint8_t)(in[i] >> (56 - 8 * j));
+LANES_HD static inline void lanes_big_to_be(const uint64_t* in, uint8_t* out, int n) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < 8; j++) out[(n - 1 - i) * 8 + j] = (uint8_t)(in[i] >> (56 - 8 * j));
 }
 
-LANES_HD static inline bool lanes_u256_is_zero(const uint64_t a[4]) { return (a[0] | a[1] | a[2] | a[3]) == 0; }
+LANES_HD static inline bool lanes_big_is_zero(const uint64_t* a, int n) {
+  uint64_t x = 0;
+  for (int i = 0; i < n; i++) x |= a[i];
+  return x == 0;
+}
 
-// Bit `i` of a 4-limb number.
-LANES_HD static inline int lanes_u256_bit(const uint64_t a[4], int i) { return (int)((a[i >> 6] >> (i & 63)) & 1); }
+LANES_HD static inline bool lanes_u256_geq(const uint64_t a[4], const uint64_t b[4]) { return lanes_big_geq(a, b, 4); }
+LANES_HD static inline void lanes_u256_from_be(const uint8_t* in, uint64_t out[4]) { lanes_big_from_be(in, out, 4); }
+LANES_HD static inline void lanes_u256_to_be(const uint64_t in[4], uint8_t* out) { lanes_big_to_be(in, out, 4); }
+LANES_HD static inline bool lanes_u256_is_zero(const uint64_t a[4]) { return lanes_big_is_zero(a, 4); }
+
+// Bit `i` of a limb array.
+LANES_HD static inline int lanes_u256_bit(const uint64_t* a, int i) { return (int)((a[i >> 6] >> (i & 63)) & 1); }
 
 template <class P>
 struct LanesFp {
-  uint64_t v[4];
+  static constexpr int N = P::N;
+  uint64_t v[P::N];
 
   LANES_HD static LanesFp zero() {
     LanesFp r;
-    r.v[0] = r.v[1] = r.v[2] = r.v[3] = 0;
+    for (int i = 0; i < P::N; i++) r.v[i] = 0;
     return r;
   }
   LANES_HD static LanesFp one() {
     LanesFp r;
-    r.v[0] = P::ONE_0, r.v[1] = P::ONE_1, r.v[2] = P::ONE_2, r.v[3] = P::ONE_3;
+    P::one(r.v);
     return r;
   }
-  LANES_HD bool is_zero() const { return lanes_u256_is_zero(v); }
+  LANES_HD bool is_zero() const { return lanes_big_is_zero(v, P::N); }
 };
 
 template <class P>
-LANES_HD static inline void lanes_fp_modulus(uint64_t p[4]) {
-  p[0] = P::P0, p[1] = P::P1, p[2] = P::P2, p[3] = P::P3;
-}
-
-template <class P>
 LANES_HD static inline LanesFp<P> operator+(const LanesFp<P>& a, const LanesFp<P>& b) {
-  uint64_t p[4];
-  lanes_fp_modulus<P>(p);
+  const int n = P::N;
+  uint64_t p[n];
+  P::modulus(p);
   LanesFp<P> r;
   uint64_t c = 0;
-  for (int i = 0; i < 4; i++) r.v[i] = lanes_adc(a.v[i], b.v[i], &c);
-  if (c || lanes_u256_geq(r.v, p)) {
+  for (int i = 0; i < n; i++) r.v[i] = lanes_adc(a.v[i], b.v[i], &c);
+  if (c || lanes_big_geq(r.v, p, n)) {
     uint64_t br = 0;
-    for (int i = 0; i < 4; i++) r.v[i] = lanes_sbb(r.v[i], p[i], &br);
+    for (int i = 0; i < n; i++) r.v[i] = lanes_sbb(r.v[i], p[i], &br);
   }
   return r;
 }
 
 template <class P>
 LANES_HD static inline LanesFp<P> operator-(const LanesFp<P>& a, const LanesFp<P>& b) {
+  const int n = P::N;
   LanesFp<P> r;
   uint64_t br = 0;
-  for (int i = 0; i < 4; i++) r.v[i] = lanes_sbb(a.v[i], b.v[i], &br);
+  for (int i = 0; i < n; i++) r.v[i] = lanes_sbb(a.v[i], b.v[i], &br);
   if (br) {
-    uint64_t p[4];
-    lanes_fp_modulus<P>(p);
+    uint64_t p[n];
+    P::modulus(p);
     uint64_t c = 0;
-    for (int i = 0; i < 4; i++) r.v[i] = lanes_adc(r.v[i], p[i], &c);
+    for (int i = 0; i < n; i++) r.v[i] = lanes_adc(r.v[i], p[i], &c);
   }
   return r;
 }
@@ -140,39 +148,42 @@ LANES_HD static inline LanesFp<P> operator-(const LanesFp<P>& a) {
   return LanesFp<P>::zero() - a;
 }
 
-// Montgomery product a * b / 2^256 mod P (CIOS, with the extra words a modulus close to 2^256
-// needs).
+// Montgomery product a * b / R mod P (CIOS, with the two extra words a modulus close to R needs).
 template <class P>
 LANES_HD LANES_PC_NOINLINE static inline LanesFp<P> operator*(const LanesFp<P>& a, const LanesFp<P>& b) {
-  uint64_t p[4];
-  lanes_fp_modulus<P>(p);
-  uint64_t t[6] = {0, 0, 0, 0, 0, 0};
-  for (int i = 0; i < 4; i++) {
+  const int n = P::N;
+  uint64_t p[n];
+  P::modulus(p);
+  uint64_t t[n + 2];
+  for (int i = 0; i < n + 2; i++) t[i] = 0;
+  for (int i = 0; i < n; i++) {
     uint64_t c = 0;
-    for (int j = 0; j < 4; j++) t[j] = lanes_mac(a.v[j], b.v[i], t[j], &c);
+    for (int j = 0; j < n; j++) t[j] = lanes_mac(a.v[j], b.v[i], t[j], &c);
     uint64_t c2 = 0;
-    t[4] = lanes_adc(t[4], c, &c2);
-    t[5] = c2;
+    t[n] = lanes_adc(t[n], c, &c2);
+    t[n + 1] = c2;
     uint64_t m = t[0] * P::INV;
     c = 0;
     lanes_mac(m, p[0], t[0], &c);
-    for (int j = 1; j < 4; j++) t[j - 1] = lanes_mac(m, p[j], t[j], &c);
+    for (int j = 1; j < n; j++) t[j - 1] = lanes_mac(m, p[j], t[j], &c);
     c2 = 0;
-    t[3] = lanes_adc(t[4], c, &c2);
-    t[4] = t[5] + c2;
+    t[n - 1] = lanes_adc(t[n], c, &c2);
+    t[n] = t[n + 1] + c2;
   }
   LanesFp<P> r;
-  for (int i = 0; i < 4; i++) r.v[i] = t[i];
-  if (t[4] || lanes_u256_geq(r.v, p)) {
+  for (int i = 0; i < n; i++) r.v[i] = t[i];
+  if (t[n] || lanes_big_geq(r.v, p, n)) {
     uint64_t br = 0;
-    for (int i = 0; i < 4; i++) r.v[i] = lanes_sbb(r.v[i], p[i], &br);
+    for (int i = 0; i < n; i++) r.v[i] = lanes_sbb(r.v[i], p[i], &br);
   }
   return r;
 }
 
 template <class P>
 LANES_HD static inline bool operator==(const LanesFp<P>& a, const LanesFp<P>& b) {
-  return a.v[0] == b.v[0] && a.v[1] == b.v[1] && a.v[2] == b.v[2] && a.v[3] == b.v[3];
+  uint64_t x = 0;
+  for (int i = 0; i < P::N; i++) x |= a.v[i] ^ b.v[i];
+  return x == 0;
 }
 
 template <class P>
@@ -180,53 +191,55 @@ LANES_HD static inline bool operator!=(const LanesFp<P>& a, const LanesFp<P>& b)
   return !(a == b);
 }
 
-// Plain integer (< P) into Montgomery form.
+// Plain integer (N limbs, < P) into Montgomery form.
 template <class P>
-LANES_HD static inline LanesFp<P> lanes_fp_from_u256(const uint64_t x[4]) {
+LANES_HD static inline LanesFp<P> lanes_fp_from_limbs(const uint64_t* x) {
   LanesFp<P> a, r2;
-  for (int i = 0; i < 4; i++) a.v[i] = x[i];
-  r2.v[0] = P::R2_0, r2.v[1] = P::R2_1, r2.v[2] = P::R2_2, r2.v[3] = P::R2_3;
+  for (int i = 0; i < P::N; i++) a.v[i] = x[i];
+  P::r2(r2.v);
   return a * r2;
 }
 
 template <class P>
 LANES_HD static inline LanesFp<P> lanes_fp_from_u64(uint64_t x) {
-  uint64_t w[4] = {x, 0, 0, 0};
-  return lanes_fp_from_u256<P>(w);
+  uint64_t w[P::N];
+  for (int i = 0; i < P::N; i++) w[i] = 0;
+  w[0] = x;
+  return lanes_fp_from_limbs<P>(w);
 }
 
-// Reads 32 big-endian bytes; false when the number is not below P.
+// Reads 8 N big-endian bytes; false when the number is not below P.
 template <class P>
 LANES_HD static inline bool lanes_fp_from_be(const uint8_t* in, LanesFp<P>* out) {
-  uint64_t x[4], p[4];
-  lanes_u256_from_be(in, x);
-  lanes_fp_modulus<P>(p);
-  if (lanes_u256_geq(x, p)) return false;
-  *out = lanes_fp_from_u256<P>(x);
+  uint64_t x[P::N], p[P::N];
+  lanes_big_from_be(in, x, P::N);
+  P::modulus(p);
+  if (lanes_big_geq(x, p, P::N)) return false;
+  *out = lanes_fp_from_limbs<P>(x);
   return true;
 }
 
-// Montgomery form back to a plain integer.
+// Montgomery form back to a plain integer (N limbs).
 template <class P>
-LANES_HD static inline void lanes_fp_to_u256(const LanesFp<P>& a, uint64_t out[4]) {
-  LanesFp<P> one;
-  one.v[0] = 1, one.v[1] = one.v[2] = one.v[3] = 0;
+LANES_HD static inline void lanes_fp_to_limbs(const LanesFp<P>& a, uint64_t* out) {
+  LanesFp<P> one = LanesFp<P>::zero();
+  one.v[0] = 1;
   LanesFp<P> r = a * one;
-  for (int i = 0; i < 4; i++) out[i] = r.v[i];
+  for (int i = 0; i < P::N; i++) out[i] = r.v[i];
 }
 
 template <class P>
 LANES_HD static inline void lanes_fp_to_be(const LanesFp<P>& a, uint8_t* out) {
-  uint64_t x[4];
-  lanes_fp_to_u256<P>(a, x);
-  lanes_u256_to_be(x, out);
+  uint64_t x[P::N];
+  lanes_fp_to_limbs<P>(a, x);
+  lanes_big_to_be(x, out, P::N);
 }
 
-// a^e for a 4-limb exponent (square and multiply, most significant bit first).
+// a^e for an N-limb exponent (square and multiply, most significant bit first).
 template <class P>
-LANES_HD LANES_PC_NOINLINE static inline LanesFp<P> lanes_fp_pow(const LanesFp<P>& a, const uint64_t e[4]) {
+LANES_HD LANES_PC_NOINLINE static inline LanesFp<P> lanes_fp_pow(const LanesFp<P>& a, const uint64_t* e) {
   LanesFp<P> r = LanesFp<P>::one();
-  for (int i = 255; i >= 0; i--) {
+  for (int i = 64 * P::N - 1; i >= 0; i--) {
     r = r * r;
     if (lanes_u256_bit(e, i)) r = r * a;
   }
@@ -236,27 +249,39 @@ LANES_HD LANES_PC_NOINLINE static inline LanesFp<P> lanes_fp_pow(const LanesFp<P
 // a^-1 = a^(P-2) (P prime); 0 maps to 0.
 template <class P>
 LANES_HD static inline LanesFp<P> lanes_fp_inv(const LanesFp<P>& a) {
-  uint64_t e[4];
-  lanes_fp_modulus<P>(e);
+  uint64_t e[P::N];
+  P::modulus(e);
   uint64_t br = 0;
   e[0] = lanes_sbb(e[0], 2, &br);
-  for (int i = 1; i < 4; i++) e[i] = lanes_sbb(e[i], 0, &br);
+  for (int i = 1; i < P::N; i++) e[i] = lanes_sbb(e[i], 0, &br);
   return lanes_fp_pow(a, e);
 }
 
 // Square root for P = 3 mod 4: a^((P+1)/4); false when a is not a square.
 template <class P>
 LANES_HD static inline bool lanes_fp_sqrt(const LanesFp<P>& a, LanesFp<P>* out) {
-  uint64_t e[4];
-  lanes_fp_modulus<P>(e);
-  // (P + 1) / 4 without overflow: P >> 2, plus 1 (P = 3 mod 4 so (P+1)/4 = (P>>2) + 1).
-  for (int i = 0; i < 4; i++) e[i] = (e[i] >> 2) | (i < 3 ? e[i + 1] << 62 : 0);
+  const int n = P::N;
+  uint64_t e[n];
+  P::modulus(e);
+  // (P + 1) / 4 = (P >> 2) + 1 for P = 3 mod 4, without overflow.
+  for (int i = 0; i < n; i++) e[i] = (e[i] >> 2) | (i < n - 1 ? e[i + 1] << 62 : 0);
   uint64_t c = 1;
-  for (int i = 0; i < 4; i++) e[i] = lanes_adc(e[i], 0, &c);
+  for (int i = 0; i < n; i++) e[i] = lanes_adc(e[i], 0, &c);
   LanesFp<P> r = lanes_fp_pow(a, e);
   if (!(r * r == a)) return false;
   *out = r;
   return true;
+}
+
+// a * k for a small constant k (double and add).
+template <class P>
+LANES_HD static inline LanesFp<P> lanes_fp_mul_small(const LanesFp<P>& a, uint32_t k) {
+  LanesFp<P> r = LanesFp<P>::zero();
+  for (int i = 31; i >= 0; i--) {
+    r = r + r;
+    if ((k >> i) & 1) r = r + a;
+  }
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------------
