@@ -633,6 +633,107 @@ fn bn254_pairing_edges() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// KZG point evaluation
+
+/// Valid point-evaluation inputs: commitments to p(X) = a + b X under the Ethereum trusted setup,
+/// proofs b G1, y = p(z) (computed with Python big integers from the setup's [tau] G1; the fourth
+/// has b = 0, so its proof is the point at infinity; the fifth has z = r - 1).
+const KZG_VALID: [&str; 5] = [
+    "01ac19f064572c566e738bda7044973dc1c8dadb411c529ce35a1a686eff7a7f000000000000000000000000000000000000000000000000000000000000000b0000000000000000000000000000000000000000000000000000000000000052b7a07044d544b4bbe8f6feb78206f16494097a5dc8fed7747b4e6658c2de2ef98c6f6827129dfc0588e9fa2aa4d846d8b928f3beb93519eecf0145da903b40a4c97dca00b21f12ac0df3be9116ef2ef27b2ae6bcd4c5bc2d54ef5a70627efcb7",
+    "015f632c2ed703d12309e11c07d724d9881974cf1ab622545022310b566baec7571ccfced8ec3c165e94ef46a7db10b7ca3f52e21b8337a7dbb939eff6f5a53745abecad1bdf7656023d9c8f63fb13723925ae65ca799a4176f8511b1cf71c6fa0e294ac014cbdec85beaa44e99e24cf73373538f109f87ccb36e5f7da8c9dc73460159213680cf91b7a14ffc155b9118f0ed734f5e91ad04ebe7cb50b151f6c9efecb7fb3529f3698d2cab2d090d66e60c4188be06238af21f490fc55c77919",
+    "01caefcc8efc374b053fa4b73203b83c2a44a6f23060e4d8c66add6edf48151c256c17544a0072c1c7e88b50fb08834238cf7d33b56183113e6295668ea8b37b01b9160dc3c5211b36239fb5e76530170353e0d8a9c185a0d5187fe2281eb59aa6701c0b253f6797ea25d027aa5baa58e2098b11fde5c6538f2abb56426ca5a6f349e96dfa9f7cd45ff44bbc1cc41c1ac00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+    "01e68233b59b7ad686261806e1764795b062e75592ec4644b540643d2f2d3fb8000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000008a198a33a3d5431276b5ac4c3cb290c417057475adf2bd591734e4e40f46ce7a43c4f0140b701ca4586a16583d178378a9443a1ffc32b69eeaf3bbcb8806d3bb59f9baffe323ae7a73ccd103b1d440feac7ac18d1bf8d1673da9caf73edb3e56",
+    "01b030e51a2c0097b3a79216536132813904317204277c1e079f4f7aecaa1b8e73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff000000000af157a343b86cdd72a4c82e3a65a75c451d816151fe76328383b89d2c3d6c9893191f8c4f528ceddbc7ae1ca379a29cb0032f00fd0560604d875eb6df26618300c89f2260d1230e19c9bbd3c058715985a590dc89f533006d7eadb2e3d7be370af48bb57c11ecfb17618e5e07b77be9f5122dc0545e748f68ddc14b1993a45b",
+];
+/// revm's own test vector (c-kzg's verify_kzg_proof_case_correct_proof_4_4).
+const KZG_REVM: (&str, &str, &str, &str) = (
+    "73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000000",
+    "1522a4a7f34e1ea350ae07c29c96c7e79655aa926122e95fe69fcbd932ca49e9",
+    "8f59a8d2a1a625a17f3fea0fe5eb8c896db3764f3185481bc22f91b4aaffcca25f26936857bc3a7c2539ea8ec3a952b7",
+    "a62ad71d14c5719385c0686f1871430475bf3a00f0aa3f7b8dd99a9abc2160744faf0070725e00b60ad9a026a15b1a8c",
+);
+/// BLS12-381 group order r, big-endian.
+const BLS_R: &str = "73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001";
+
+/// sha256(commitment) with the first byte set to the KZG version, through revm's sha256.
+fn versioned_hash(commitment: &[u8]) -> Vec<u8> {
+    let Outcome::Ok { mut out, .. } = revm(2, commitment, 1_000) else { panic!("sha256") };
+    out[0] = 1;
+    out
+}
+
+fn kzg_input(z: &[u8], y: &[u8], commitment: &[u8], proof: &[u8]) -> Vec<u8> {
+    [versioned_hash(commitment), z.to_vec(), y.to_vec(), commitment.to_vec(), proof.to_vec()].concat()
+}
+
+#[test]
+fn point_evaluation_valid() {
+    let ok = Outcome::Ok {
+        gas: 50_000,
+        out: [word(4096).to_vec(), unhex(BLS_R)].concat(),
+    };
+    let (z, y, c, p) = KZG_REVM;
+    let revm_vector = kzg_input(&unhex(z), &unhex(y), &unhex(c), &unhex(p));
+    let mut inputs: Vec<Vec<u8>> = KZG_VALID.iter().map(|v| unhex(v)).collect();
+    inputs.push(revm_vector);
+    for input in &inputs {
+        assert_eq!(revm(10, input, 50_000), ok);
+        assert_eq!(lanes(10, input, 50_000), ok);
+        check(10, input, 49_999);
+    }
+}
+
+#[test]
+fn point_evaluation_invalid() {
+    let (z, y, c, p) = KZG_REVM;
+    let (z, y, c, p) = (unhex(z), unhex(y), unhex(c), unhex(p));
+    let good = kzg_input(&z, &y, &c, &p);
+    // lengths
+    check(10, &[], 50_000);
+    check(10, &good[..191], 50_000);
+    check(10, &[good.clone(), vec![0]].concat(), 50_000);
+    // versioned hash: wrong version byte, wrong digest
+    let mut bad = good.clone();
+    bad[0] = 2;
+    check(10, &bad, 50_000);
+    bad = good.clone();
+    bad[31] ^= 1;
+    check(10, &bad, 50_000);
+    // wrong y, wrong z, z or y not below r
+    let mut y1 = y.clone();
+    y1[31] ^= 1;
+    check(10, &kzg_input(&z, &y1, &c, &p), 50_000);
+    let mut z1 = z.clone();
+    z1[31] ^= 1;
+    check(10, &kzg_input(&z1, &y, &c, &p), 50_000);
+    check(10, &kzg_input(&unhex(BLS_R), &y, &c, &p), 50_000);
+    check(10, &kzg_input(&z, &unhex(BLS_R), &c, &p), 50_000);
+    check(10, &kzg_input(&z, &[0xff; 32], &c, &p), 50_000);
+    // bad G1 encodings for the commitment and for the proof
+    let off_curve = unhex("800000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000007");
+    let not_in_subgroup = unhex("a00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000005");
+    let mut uncompressed = c.clone();
+    uncompressed[0] &= 0x7f;
+    let mut sign_flipped = c.clone();
+    sign_flipped[0] ^= 0x20;
+    let mut infinity_dirty = vec![0u8; 48];
+    infinity_dirty[0] = 0xc0;
+    infinity_dirty[47] = 1;
+    let mut infinity_signed = vec![0u8; 48];
+    infinity_signed[0] = 0xe0;
+    let mut x_too_big = unhex("9a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab");
+    x_too_big[47] = 0xab;
+    let mut infinity = vec![0u8; 48];
+    infinity[0] = 0xc0;
+    for point in [&off_curve, &not_in_subgroup, &uncompressed, &sign_flipped, &infinity_dirty, &infinity_signed, &x_too_big, &infinity] {
+        check(10, &kzg_input(&z, &y, point, &p), 50_000);
+        check(10, &kzg_input(&z, &y, &c, point), 50_000);
+    }
+    // infinity for both with y = 0: e(0 - 0, G2) e(0, ...) = 1, a valid claim for p(X) = 0
+    check(10, &kzg_input(&z, &word(0), &infinity, &infinity), 50_000);
+}
+
+// ---------------------------------------------------------------------------------------------
 // out_cap
 
 #[test]
@@ -705,6 +806,16 @@ proptest! {
         let second = match which { 0 => pb.clone(), 1 => pa.clone(), _ => [garbage.to_vec(), garbage.to_vec()].concat() };
         check(6, &[pa.clone(), second].concat(), 150);
         check(7, &[pb, k.to_vec()].concat(), 6000);
+    }
+
+    #[test]
+    fn random_point_evaluation_tweaks(which in 0usize..5, at in 32usize..192, bit in 0u8..8) {
+        // one flipped bit of a valid input past the versioned hash (the hash itself is then fixed
+        // up, so that the curve checks are what decides)
+        let mut input = unhex(KZG_VALID[which]);
+        input[at] ^= 1 << bit;
+        let input = kzg_input(&input[32..64], &input[64..96], &input[96..144], &input[144..192]);
+        check(10, &input, 50_000);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 #include "modexp.cuh"
 #include "ecrecover.cuh"
 #include "bn254.cuh"
+#include "kzg.cuh"
 
 LANES_HD static inline int lanes_precompile_run(uint32_t id, const uint8_t* in, uint32_t in_len,
                                                 uint64_t gas_limit, uint8_t* out, uint32_t out_cap,
@@ -22,6 +23,7 @@ LANES_HD static inline int lanes_precompile_run(uint32_t id, const uint8_t* in, 
     case 7: status = lanes_pc_bn254_mul(in, in_len, gas_limit, out, out_cap, out_len, gas_used); break;
     case 8: status = lanes_pc_bn254_pairing(in, in_len, gas_limit, out, out_cap, out_len, gas_used); break;
     case 9: status = lanes_pc_blake2f(in, in_len, gas_limit, out, out_cap, out_len, gas_used); break;
+    case 10: status = lanes_pc_point_evaluation(in, in_len, gas_limit, out, out_cap, out_len, gas_used); break;
     default: status = LANES_PC_UNSUPPORTED; break;
   }
   if (status != LANES_PC_OK) {
