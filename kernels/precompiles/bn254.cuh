@@ -170,7 +170,7 @@ LANES_HD LANES_PC_NOINLINE static inline LanesBnFp12 lanes_bn_miller(const Lanes
 // ---------------------------------------------------------------------------------------------
 // The precompile entry points.
 
-LANES_HD static inline int lanes_pc_bn254_add(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
+LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_bn254_add(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                               uint8_t* out, uint32_t out_cap, uint32_t* out_len,
                                               uint64_t* gas_used) {
   if (gas_limit < 150) return LANES_PC_OUT_OF_GAS;
@@ -185,7 +185,7 @@ LANES_HD static inline int lanes_pc_bn254_add(const uint8_t* in, uint32_t in_len
   return LANES_PC_OK;
 }
 
-LANES_HD static inline int lanes_pc_bn254_mul(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
+LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_bn254_mul(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                               uint8_t* out, uint32_t out_cap, uint32_t* out_len,
                                               uint64_t* gas_used) {
   if (gas_limit < 6000) return LANES_PC_OUT_OF_GAS;
@@ -202,7 +202,7 @@ LANES_HD static inline int lanes_pc_bn254_mul(const uint8_t* in, uint32_t in_len
   return LANES_PC_OK;
 }
 
-LANES_HD static inline int lanes_pc_bn254_pairing(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
+LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_bn254_pairing(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                                   uint8_t* out, uint32_t out_cap, uint32_t* out_len,
                                                   uint64_t* gas_used) {
   uint64_t pairs = in_len / 192;

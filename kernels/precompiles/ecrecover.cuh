@@ -90,7 +90,7 @@ LANES_HD LANES_PC_NOINLINE static inline bool lanes_secp256k1_recover(const uint
   return true;
 }
 
-LANES_HD static inline int lanes_pc_ecrecover(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
+LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_ecrecover(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                               uint8_t* out, uint32_t out_cap, uint32_t* out_len,
                                               uint64_t* gas_used) {
   if (gas_limit < 3000) return LANES_PC_OUT_OF_GAS;

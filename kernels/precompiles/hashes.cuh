@@ -208,7 +208,7 @@ LANES_HD static inline uint64_t lanes_load_le64(const uint8_t* p) {
 // ---------------------------------------------------------------------------------------------
 // The precompile entry points.
 
-LANES_HD static inline int lanes_pc_identity(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
+LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_identity(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                              uint8_t* out, uint32_t out_cap, uint32_t* out_len,
                                              uint64_t* gas_used) {
   uint64_t gas = lanes_pc_linear_gas(in_len, 15, 3);
@@ -220,7 +220,7 @@ LANES_HD static inline int lanes_pc_identity(const uint8_t* in, uint32_t in_len,
   return LANES_PC_OK;
 }
 
-LANES_HD static inline int lanes_pc_sha256(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
+LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_sha256(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                            uint8_t* out, uint32_t out_cap, uint32_t* out_len,
                                            uint64_t* gas_used) {
   uint64_t gas = lanes_pc_linear_gas(in_len, 60, 12);
@@ -232,7 +232,7 @@ LANES_HD static inline int lanes_pc_sha256(const uint8_t* in, uint32_t in_len, u
   return LANES_PC_OK;
 }
 
-LANES_HD static inline int lanes_pc_ripemd160(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
+LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_ripemd160(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                               uint8_t* out, uint32_t out_cap, uint32_t* out_len,
                                               uint64_t* gas_used) {
   uint64_t gas = lanes_pc_linear_gas(in_len, 600, 120);
@@ -246,7 +246,7 @@ LANES_HD static inline int lanes_pc_ripemd160(const uint8_t* in, uint32_t in_len
 }
 
 // Input: rounds (4 bytes BE) | h (8 x u64 LE) | m (16 x u64 LE) | t0, t1 (u64 LE) | f (1 byte).
-LANES_HD static inline int lanes_pc_blake2f(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
+LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_blake2f(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                             uint8_t* out, uint32_t out_cap, uint32_t* out_len,
                                             uint64_t* gas_used) {
   if (in_len != 213) return LANES_PC_FAILURE;

@@ -177,7 +177,7 @@ LANES_HD static inline bool lanes_bls_scalar_ok(const uint8_t* in, uint64_t k[4]
   return !lanes_u256_geq(k, r);
 }
 
-LANES_HD static inline bool lanes_kzg_verify(const uint8_t* z_be, const uint8_t* y_be, const uint8_t* commitment,
+LANES_HD LANES_PC_NOINLINE static inline bool lanes_kzg_verify(const uint8_t* z_be, const uint8_t* y_be, const uint8_t* commitment,
                                              const uint8_t* proof) {
   uint64_t z[4], y[4];
   if (!lanes_bls_scalar_ok(z_be, z) || !lanes_bls_scalar_ok(y_be, y)) return false;
@@ -212,7 +212,7 @@ LANES_HD static inline bool lanes_kzg_verify(const uint8_t* z_be, const uint8_t*
   return !any || lanes_fp12_final_exp_is_one(f);
 }
 
-LANES_HD static inline int lanes_pc_point_evaluation(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
+LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_point_evaluation(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                                      uint8_t* out, uint32_t out_cap, uint32_t* out_len,
                                                      uint64_t* gas_used) {
   if (gas_limit < 50000) return LANES_PC_OUT_OF_GAS;

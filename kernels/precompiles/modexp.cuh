@@ -185,7 +185,7 @@ LANES_HD static inline uint64_t lanes_modexp_gas(uint64_t base_len, uint64_t exp
   return gas < 200 ? 200 : gas;
 }
 
-LANES_HD static inline int lanes_pc_modexp(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
+LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_modexp(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                            uint8_t* out, uint32_t out_cap, uint32_t* out_len,
                                            uint64_t* gas_used) {
   if (gas_limit < 200) return LANES_PC_OUT_OF_GAS;
