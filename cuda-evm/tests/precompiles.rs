@@ -365,6 +365,18 @@ fn ecrecover_edges() {
         check(1, &ecrecover_input(&hash, 27, &rr, &ss), 3000);
         check(1, &ecrecover_input(&hash, 28, &rr, &ss), 3000);
     }
+    // Q = r^-1 (s R - e G) at infinity: R = G (r = G.x, v from G.y's parity) and s = e.
+    let gx = unhex("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
+    let e = [0x11u8; 32];
+    check(1, &ecrecover_input(&e, 27, &gx, &e), 3000); // G.y is even: v = 27
+    assert_eq!(
+        lanes(1, &ecrecover_input(&e, 27, &gx, &e), 3000),
+        Outcome::Ok {
+            gas: 3000,
+            out: vec![]
+        }
+    );
+    check(1, &ecrecover_input(&e, 28, &gx, &e), 3000);
     // hash >= n, short and empty input, long input
     check(1, &ecrecover_input(&[0xff; 32], 27, &r, &s), 3000);
     check(1, &ecrecover_input(&[0xff; 32], 28, &r, &s), 3000);
@@ -865,5 +877,22 @@ proptest! {
     #[test]
     fn random_modexp_raw(input in proptest::collection::vec(any::<u8>(), 0..200)) {
         check(5, &input, 1_000_000);
+    }
+}
+
+// Pairings cost tens of milliseconds each on both sides: fewer cases.
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bn254_pairings(a in any::<[u8; 32]>(), which in 0usize..6, good in any::<bool>(), swap in any::<bool>()) {
+        // e(a G, k Q) e(-(a k) G, Q) = 1, or a wrong second point; in either order
+        let (k_hex, q_hex) = BN_G2[which];
+        let ak = mod_r_mul(&a, &scalar(k_hex));
+        let second = if good { neg_mod_r(&ak) } else { ak };
+        let first = pair(&g1_mul(&a), q_hex);
+        let other = pair(&g1_mul(&second), BN_G2[0].1);
+        let input = if swap { [other, first].concat() } else { [first, other].concat() };
+        check(8, &input, 113_000);
     }
 }
