@@ -1,4 +1,10 @@
-// Dispatch to the precompiles implemented in this directory (see precompiles.cuh).
+// Dispatch to the precompiles implemented in this directory (see precompiles.cuh for the
+// interface). Every Cancun precompile runs in both builds:
+//   0x01 ecrecover (ecrecover.cuh), 0x02 sha256, 0x03 ripemd160, 0x04 identity, 0x09 blake2f
+//   (hashes.cuh), 0x05 modexp (modexp.cuh; base or modulus over LANES_MODEXP_MAX_BYTES is
+//   LANES_PC_UNSUPPORTED), 0x06/0x07/0x08 bn254 add, mul, pairing (bn254.cuh), 0x0a KZG point
+//   evaluation (kzg.cuh). Field arithmetic: field.cuh, extension fields: tower.cuh.
+// Host tests: cuda-evm/tests/precompiles.rs, through kernels/host/precompiles_ffi.cpp.
 #pragma once
 #include "precompiles.cuh"
 #include "hashes.cuh"
