@@ -101,8 +101,8 @@ fn revm(id: u8, input: &[u8], gas_limit: u64) -> Outcome {
     }
 }
 
-/// Asserts both implementations agree on one call.
-fn check(id: u8, input: &[u8], gas_limit: u64) {
+/// Asserts both implementations agree on one call; returns what they did.
+fn check(id: u8, input: &[u8], gas_limit: u64) -> Outcome {
     let want = revm(id, input, gas_limit);
     let got = lanes(id, input, gas_limit);
     assert_eq!(
@@ -111,6 +111,7 @@ fn check(id: u8, input: &[u8], gas_limit: u64) {
         "precompile {id:#04x}, gas_limit {gas_limit}, input {}",
         hex::encode(input)
     );
+    got
 }
 
 /// Checks `input` at the gas limits around its cost: generous, exact, one short.
@@ -282,7 +283,15 @@ fn modexp_edges() {
     let mut long_exp = modexp_input(&[3], &[0x01; 64], &[0xf1; 33]);
     long_exp[32..64].copy_from_slice(&word(300));
     check_gas_edges(5, &long_exp);
-    // beyond the device's operand limit: unsupported, but the gas check still comes first
+    // long bases (reduced in chunks), with zero, short and long moduli
+    for base_len in [255usize, 256, 257, 600, 1000, 4099] {
+        let base: Vec<u8> = (0..base_len).map(|i| (i * 13 + 1) as u8).collect();
+        check_gas_edges(5, &modexp_input(&base, &[0x05, 0x03], &[0xfd; 33]));
+        check_gas_edges(5, &modexp_input(&base, &[0x05, 0x03], &[0x07]));
+        check_gas_edges(5, &modexp_input(&base, &[0x05, 0x03], &[]));
+        check_gas_edges(5, &modexp_input(&base, &[0x05], &[0x80; 512]));
+    }
+    // a modulus beyond the device's limit: unsupported, but the gas check still comes first
     let big = modexp_input(&[3; 600], &[5], &[0xfd; 600]);
     assert_eq!(lanes(5, &big, 30_000_000), Outcome::Unsupported);
     assert_eq!(lanes(5, &big, 199), Outcome::OutOfGas);
@@ -895,4 +904,108 @@ proptest! {
         let input = if swap { [other, first].concat() } else { [first, other].concat() };
         check(8, &input, 113_000);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs from ethereum/tests
+
+/// The GeneralStateTests directories whose transactions exercise precompiles.
+const CALLDATA_DIRS: &[&str] = &[
+    "stZeroKnowledge",
+    "stZeroKnowledge2",
+    "stPreCompiledContracts",
+    "stPreCompiledContracts2",
+    "Pyspecs/cancun/eip4844_blobs",
+    "Pyspecs/byzantium",
+    "Pyspecs/istanbul",
+];
+
+fn ethereum_tests_dir() -> std::path::PathBuf {
+    match std::env::var_os("LANES_ETHEREUM_TESTS") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/ethereum-tests")
+        }
+    }
+    .join("GeneralStateTests")
+}
+
+fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (set LANES_ETHEREUM_TESTS to the ethereum/tests checkout)",
+            dir.display()
+        )
+    });
+    for entry in entries {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            json_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every distinct transaction calldata of the precompile-heavy state tests, run through every
+/// precompile it could be an input of (as the raw input, whatever contract it was meant for):
+/// realistic inputs, including the zero-knowledge suites' pairing and curve vectors and the
+/// EIP-4844 point-evaluation vectors.
+#[test]
+fn ethereum_tests_calldata() {
+    let root = ethereum_tests_dir();
+    let mut files = Vec::new();
+    for dir in CALLDATA_DIRS {
+        json_files(&root.join(dir), &mut files);
+    }
+    let mut inputs = std::collections::BTreeSet::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read test file");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("test JSON");
+        for case in json.as_object().expect("object of cases").values() {
+            let Some(data) = case.pointer("/transaction/data").and_then(|d| d.as_array()) else {
+                continue;
+            };
+            for d in data.iter().filter_map(|d| d.as_str()) {
+                if let Some(bytes) = d.strip_prefix("0x").and_then(|h| hex::decode(h).ok()) {
+                    inputs.insert(bytes);
+                }
+            }
+        }
+    }
+    assert!(
+        inputs.len() > 1000,
+        "expected the suites' calldata, found {} inputs",
+        inputs.len()
+    );
+    let mut runs = 0usize;
+    let mut pairing_ok = 0usize;
+    let mut kzg_ok = 0usize;
+    for input in &inputs {
+        for id in [1u8, 2, 3, 4, 5, 6, 7] {
+            check(id, input, 30_000_000);
+            runs += 1;
+        }
+        if input.len() == 213 {
+            check(9, input, 30_000_000);
+            runs += 1;
+        }
+        if input.len() % 192 == 0 && input.len() <= 2 * 192 {
+            let outcome = check(8, input, 30_000_000);
+            pairing_ok += usize::from(matches!(outcome, Outcome::Ok { out, .. } if out[31] == 1));
+            runs += 1;
+        }
+        if input.len() == 192 {
+            let outcome = check(10, input, 30_000_000);
+            kzg_ok += usize::from(matches!(outcome, Outcome::Ok { .. }));
+            runs += 1;
+        }
+    }
+    // The suites hold successful pairings and point evaluations, not only rejected inputs.
+    assert!(pairing_ok > 10, "{pairing_ok} pairings that hold");
+    assert!(kzg_ok > 0, "{kzg_ok} successful point evaluations");
+    eprintln!(
+        "{} inputs, {runs} precompile runs, {pairing_ok} pairings that hold, {kzg_ok} point evaluations ok",
+        inputs.len()
+    );
 }

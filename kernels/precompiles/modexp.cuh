@@ -1,8 +1,9 @@
 // 0x05 modexp (EIP-198, gas of EIP-2565 as revm 43 charges it for Cancun), for both builds.
 //
-// Base and modulus up to LANES_MODEXP_MAX_BYTES each (beyond: LANES_PC_UNSUPPORTED, after the
-// gas check, so an out-of-gas call still fails the same way on the device); the exponent is read
-// bit by bit straight from the input, so its length is bounded only by the gas it costs.
+// Modulus up to LANES_MODEXP_MAX_BYTES (beyond: LANES_PC_UNSUPPORTED, after the gas check, so an
+// out-of-gas call still fails the same way on the device); a zero-length modulus needs no
+// arithmetic at all. The base is reduced modulo the modulus in 256-byte chunks and the exponent
+// is read bit by bit straight from the input, so their lengths are bounded only by the gas.
 // Arithmetic: 32-bit limbs, schoolbook products, Knuth's algorithm D for the remainder; works for
 // every modulus (even ones included).
 #pragma once
@@ -209,17 +210,34 @@ LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_modexp(const uint8_t* in, 
     *gas_used = gas;
     return LANES_PC_OK;
   }
-  if (base_len > LANES_MODEXP_MAX_BYTES || mod_len > LANES_MODEXP_MAX_BYTES || mod_len > out_cap)
-    return LANES_PC_UNSUPPORTED;
+  if (mod_len == 0) {  // the output is mod_len bytes: nothing to compute
+    *out_len = 0;
+    *gas_used = gas;
+    return LANES_PC_OK;
+  }
+  if (mod_len > LANES_MODEXP_MAX_BYTES || mod_len > out_cap) return LANES_PC_UNSUPPORTED;
   uint32_t v[LANES_MODEXP_MAX_LIMBS], base[LANES_MODEXP_MAX_LIMBS], acc[LANES_MODEXP_MAX_LIMBS];
-  uint32_t raw[LANES_MODEXP_MAX_LIMBS];
   uint32_t n = lanes_modexp_load(in, in_len, base_len + exp_len, (uint32_t)mod_len, v);
   for (uint32_t i = 0; i < mod_len; i++) out[i] = 0;
   *out_len = (uint32_t)mod_len;
   *gas_used = gas;
   if (n == 0) return LANES_PC_OK;  // modulus 0: zero output
-  uint32_t bn = lanes_modexp_load(in, in_len, 0, (uint32_t)base_len, raw);
-  lanes_modexp_rem(raw, bn, v, n, base);
+  // base mod v, 256 bytes (64 limbs) at a time, most significant chunk first:
+  // acc = (acc * 2^2048 + chunk) mod v.
+  {
+    uint32_t u[2 * LANES_MODEXP_MAX_LIMBS];
+    uint64_t first = base_len % 256;
+    if (first == 0 && base_len > 0) first = 256;
+    uint32_t un = lanes_modexp_load(in, in_len, 0, (uint32_t)first, u);
+    lanes_modexp_rem(u, un, v, n, base);
+    for (uint64_t off = first; off < base_len; off += 256) {
+      lanes_modexp_load(in, in_len, off, 256, u);
+      for (uint32_t i = 0; i < n; i++) u[64 + i] = base[i];
+      uint32_t m = 64 + n;
+      while (m > 0 && u[m - 1] == 0) m--;
+      lanes_modexp_rem(u, m, v, n, base);
+    }
+  }
   // acc = 1 mod v
   for (uint32_t i = 0; i < n; i++) acc[i] = 0;
   acc[0] = 1;
