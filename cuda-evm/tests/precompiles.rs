@@ -296,6 +296,20 @@ fn modexp_edges() {
     assert_eq!(lanes(5, &big, 30_000_000), Outcome::Unsupported);
     assert_eq!(lanes(5, &big, 199), Outcome::OutOfGas);
     assert_eq!(revm(5, &big, 199), Outcome::OutOfGas);
+    // an exponent of more than 2^17 significant bits: unsupported (the CPU runs it); one under
+    // it is computed; an exponent declared longer than the input puts the modulus past the end
+    // (zero), which needs no arithmetic whatever the base
+    let mut long = modexp_input(&[3], &vec![0x81; 16_400], &[0xfb; 8]);
+    assert_eq!(lanes(5, &long, 30_000_000), Outcome::Unsupported);
+    assert!(matches!(revm(5, &long, 30_000_000), Outcome::Ok { .. }));
+    long = modexp_input(&[3], &vec![0x81; 16_000], &[0xfb; 8]);
+    check(5, &long, 30_000_000);
+    long = modexp_input(&[3], &[0x81; 16], &[0xfb; 8]);
+    long[32..64].copy_from_slice(&word(100_000));
+    check(5, &long, 30_000_000);
+    long = modexp_input(&[1], &[0x81; 16], &[0xfb; 8]);
+    long[32..64].copy_from_slice(&word(100_000));
+    check(5, &long, 30_000_000);
     // the largest supported operands
     check_gas_edges(5, &modexp_input(&[0xa5; 512], &[0x03, 0x01], &[0xfd; 512]));
 }

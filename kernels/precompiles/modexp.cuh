@@ -10,6 +10,10 @@
 #include "precompiles.cuh"
 
 #define LANES_MODEXP_MAX_BYTES 512
+// At most this many modular squarings on the device (an exponent of 2^17 significant bits): past
+// it the call is LANES_PC_UNSUPPORTED and runs on the CPU, so that one thread of a wave never
+// spends seconds on a long exponent its gas happens to pay for.
+#define LANES_MODEXP_MAX_SQUARINGS (1u << 17)
 #define LANES_MODEXP_MAX_LIMBS (LANES_MODEXP_MAX_BYTES / 4)
 
 // Byte `i` of the input after the 96-byte header (`data` = in + 96), zero past its end.
@@ -244,31 +248,21 @@ LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_modexp(const uint8_t* in, 
   lanes_modexp_rem(acc, 1, v, n, acc);
   // exponent bits, most significant first; exp_len fits in memory terms only when the input
   // holds it, the rest are zero bytes (skipped without work past the input's end).
+  // Every exponent byte lies inside the input here (exp_len < in_len): one past its end would put
+  // the whole modulus past it too, and a zero modulus returned above.
   uint64_t exp_off = base_len;
   bool started = false;
+  uint64_t squarings = 0;
   for (uint64_t i = 0; i < exp_len; i++) {
     uint8_t byte = lanes_modexp_byte(in, in_len, exp_off + i);
-    if (!started && byte == 0) {
-      if (96 + exp_off + i >= in_len) break;  // all remaining exponent bytes are zero
-      continue;
-    }
+    if (!started && byte == 0) continue;
+    if (started && (squarings += 8) > LANES_MODEXP_MAX_SQUARINGS) return LANES_PC_UNSUPPORTED;
     for (int bit = 7; bit >= 0; bit--) {
       if (started) lanes_modexp_mulmod(acc, acc, v, n);
       if ((byte >> bit) & 1) {
         lanes_modexp_mulmod(acc, base, v, n);
         started = true;
       }
-    }
-    if (96 + exp_off + i >= in_len) {
-      // past the input: every remaining exponent byte is zero, i.e. 8 squarings each (none
-      // needed once acc is 0 or 1, which squaring keeps).
-      for (uint64_t k = i + 1; k < exp_len; k++) {
-        bool fixed = true;
-        for (uint32_t l = 1; l < n; l++) fixed = fixed && acc[l] == 0;
-        if (fixed && acc[0] <= 1) break;
-        for (int bit = 0; bit < 8; bit++) lanes_modexp_mulmod(acc, acc, v, n);
-      }
-      break;
     }
   }
   for (uint32_t i = 0; i < mod_len; i++) {
