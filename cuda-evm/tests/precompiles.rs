@@ -206,6 +206,20 @@ fn blake2f_vectors_and_edges() {
     check(9, &blake2_input(12, 2), 100); // bad final flag
     check(9, &blake2_input(12, 2), 1); // out of gas before the flag check
     check(9, &blake2_input(0xffff_ffff, 0), 30_000_000); // out of gas
+    // the device's round limit: 2^20 rounds run, one more is left to the CPU
+    check(9, &blake2_input(1 << 20, 1), 30_000_000);
+    assert_eq!(
+        lanes(9, &blake2_input((1 << 20) + 1, 1), 30_000_000),
+        Outcome::Unsupported
+    );
+    assert_eq!(
+        lanes(9, &blake2_input((1 << 20) + 1, 1), 1 << 20),
+        Outcome::OutOfGas
+    );
+    assert_eq!(
+        lanes(9, &blake2_input((1 << 20) + 1, 2), 30_000_000),
+        Outcome::Failure
+    );
     let good = blake2_input(12, 1);
     check(9, &good[..212], 100); // short
     let mut long = good.clone();

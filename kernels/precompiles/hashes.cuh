@@ -245,6 +245,10 @@ LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_ripemd160(const uint8_t* i
   return LANES_PC_OK;
 }
 
+// At most this many rounds on the device; more (paid for with as much gas) is
+// LANES_PC_UNSUPPORTED and runs on the CPU, so that one thread never holds up a wave for seconds.
+#define LANES_BLAKE2F_MAX_ROUNDS (1u << 20)
+
 // Input: rounds (4 bytes BE) | h (8 x u64 LE) | m (16 x u64 LE) | t0, t1 (u64 LE) | f (1 byte).
 LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_blake2f(const uint8_t* in, uint32_t in_len, uint64_t gas_limit,
                                             uint8_t* out, uint32_t out_cap, uint32_t* out_len,
@@ -254,7 +258,7 @@ LANES_HD LANES_PC_NOINLINE static inline int lanes_pc_blake2f(const uint8_t* in,
   uint64_t gas = rounds;
   if (gas > gas_limit) return LANES_PC_OUT_OF_GAS;
   if (in[212] > 1) return LANES_PC_FAILURE;
-  if (out_cap < 64) return LANES_PC_UNSUPPORTED;
+  if (out_cap < 64 || rounds > LANES_BLAKE2F_MAX_ROUNDS) return LANES_PC_UNSUPPORTED;
   uint64_t h[8], m[16];
   for (int i = 0; i < 8; i++) h[i] = lanes_load_le64(in + 4 + 8 * i);
   for (int i = 0; i < 16; i++) m[i] = lanes_load_le64(in + 68 + 8 * i);
