@@ -1009,13 +1009,21 @@ fn ethereum_tests_calldata() {
     let mut runs = 0usize;
     let mut pairing_ok = 0usize;
     let mut kzg_ok = 0usize;
+    let mut unsupported = 0usize;
     for input in &inputs {
         for id in [1u8, 2, 3, 4, 5, 6, 7] {
             check(id, input, 30_000_000);
             runs += 1;
         }
         if input.len() == 213 {
-            check(9, input, 30_000_000);
+            let rounds = u32::from_be_bytes(input[..4].try_into().expect("4 bytes"));
+            if rounds > 1 << 20 && u64::from(rounds) <= 30_000_000 && input[212] <= 1 {
+                // past the device's round limit (see hashes.cuh): left to the CPU
+                assert_eq!(lanes(9, input, 30_000_000), Outcome::Unsupported);
+                unsupported += 1;
+            } else {
+                check(9, input, 30_000_000);
+            }
             runs += 1;
         }
         if input.len() % 192 == 0 && input.len() <= 2 * 192 {
@@ -1033,7 +1041,7 @@ fn ethereum_tests_calldata() {
     assert!(pairing_ok > 10, "{pairing_ok} pairings that hold");
     assert!(kzg_ok > 0, "{kzg_ok} successful point evaluations");
     eprintln!(
-        "{} inputs, {runs} precompile runs, {pairing_ok} pairings that hold, {kzg_ok} point evaluations ok",
+        "{} inputs, {runs} precompile runs ({unsupported} unsupported), {pairing_ok} pairings that hold, {kzg_ok} point evaluations ok",
         inputs.len()
     );
 }
