@@ -853,6 +853,24 @@ fn too_small_out_cap_is_unsupported() {
         lanes_with_cap(5, &modexp_input(&[2], &[3], &[0x11; 40]), 1_000, 39),
         Outcome::Unsupported
     );
+    let g1 = unhex(BN_G1);
+    assert_eq!(
+        lanes_with_cap(1, &[0u8; 128], 3_000, 31),
+        Outcome::Unsupported
+    );
+    assert_eq!(
+        lanes_with_cap(6, &[g1.clone(), g1.clone()].concat(), 150, 63),
+        Outcome::Unsupported
+    );
+    assert_eq!(
+        lanes_with_cap(7, &[g1.clone(), word(3).to_vec()].concat(), 6_000, 63),
+        Outcome::Unsupported
+    );
+    assert_eq!(lanes_with_cap(8, &[], 45_000, 31), Outcome::Unsupported);
+    assert_eq!(
+        lanes_with_cap(10, &unhex(KZG_VALID[0]), 50_000, 63),
+        Outcome::Unsupported
+    );
     assert!(matches!(
         lanes_with_cap(4, &input, 1_000, 100),
         Outcome::Ok { .. }
