@@ -6,8 +6,7 @@
 //! their keys are known to everyone and must never hold value outside a local chain.
 
 use crate::{Error, Result};
-use alloy_network::EthereumWallet;
-use alloy_provider::{DynProvider, Provider, ProviderBuilder};
+use alloy_provider::DynProvider;
 use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use std::{
     io::{Read, Write},
@@ -175,14 +174,10 @@ impl Anvil {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// An HTTP provider that signs with dev account `index` (see [`dev_signer`]).
+    /// An HTTP provider that signs with dev account `index` (see [`dev_signer`] and
+    /// [`crate::signing_provider`]).
     pub fn dev_provider(&self, index: u32) -> Result<DynProvider> {
-        let signer = dev_signer(index)?;
-        let url = self.endpoint().parse().expect("a loopback http URL parses");
-        Ok(ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(url)
-            .erased())
+        crate::signing_provider(&self.endpoint(), dev_signer(index)?)
     }
 
     /// The chain id anvil runs with.

@@ -38,16 +38,10 @@ pub async fn deploy<P: Provider + Clone>(provider: &P, cfg: &DeployConfig) -> Re
     let receipt = Bridge::deploy_builder(provider.clone())
         .send()
         .await
-        .map_err(|source| Error::Contract {
-            what: "deploying Bridge",
-            source,
-        })?
+        .map_err(contract_err("deploying Bridge"))?
         .get_receipt()
         .await
-        .map_err(|source| Error::Pending {
-            what: "deploying Bridge",
-            source,
-        })?;
+        .map_err(pending_err("deploying Bridge"))?;
     let bridge = created_address("Bridge", &receipt)?;
 
     let receipt = Rollup::deploy_builder(
@@ -61,16 +55,10 @@ pub async fn deploy<P: Provider + Clone>(provider: &P, cfg: &DeployConfig) -> Re
     )
     .send()
     .await
-    .map_err(|source| Error::Contract {
-        what: "deploying Rollup",
-        source,
-    })?
+    .map_err(contract_err("deploying Rollup"))?
     .get_receipt()
     .await
-    .map_err(|source| Error::Pending {
-        what: "deploying Rollup",
-        source,
-    })?;
+    .map_err(pending_err("deploying Rollup"))?;
     let rollup = created_address("Rollup", &receipt)?;
     let rollup_block = receipt.block_number.unwrap_or_default();
 
@@ -78,16 +66,10 @@ pub async fn deploy<P: Provider + Clone>(provider: &P, cfg: &DeployConfig) -> Re
         .initialize(rollup)
         .send()
         .await
-        .map_err(|source| Error::Contract {
-            what: "Bridge.initialize",
-            source,
-        })?
+        .map_err(contract_err("Bridge.initialize"))?
         .get_receipt()
         .await
-        .map_err(|source| Error::Pending {
-            what: "Bridge.initialize",
-            source,
-        })?;
+        .map_err(pending_err("Bridge.initialize"))?;
     if !receipt.status() {
         return Err(Error::Reverted {
             what: "Bridge.initialize",
@@ -109,4 +91,20 @@ fn created_address(contract: &'static str, receipt: &TransactionReceipt) -> Resu
     receipt
         .contract_address
         .ok_or(Error::NoContractAddress { contract, tx })
+}
+
+fn contract_err(what: &'static str) -> impl FnOnce(alloy_contract::Error) -> Error {
+    move |e| Error::Contract {
+        what,
+        source: Box::new(e),
+    }
+}
+
+fn pending_err(
+    what: &'static str,
+) -> impl FnOnce(alloy_provider::PendingTransactionError) -> Error {
+    move |e| Error::Pending {
+        what,
+        source: Box::new(e),
+    }
 }

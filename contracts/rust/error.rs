@@ -16,7 +16,7 @@ pub enum Error {
         what: &'static str,
         /// The underlying error.
         #[source]
-        source: alloy_contract::Error,
+        source: Box<alloy_contract::Error>,
     },
     /// Waiting for a transaction's receipt failed.
     #[error("{what}: waiting for the receipt: {source}")]
@@ -25,7 +25,7 @@ pub enum Error {
         what: &'static str,
         /// The underlying error.
         #[source]
-        source: alloy_provider::PendingTransactionError,
+        source: Box<alloy_provider::PendingTransactionError>,
     },
     /// A transaction was mined but reverted.
     #[error("{what}: transaction {tx} reverted")]
@@ -66,6 +66,14 @@ pub enum Error {
         /// How long we waited.
         waited: Duration,
         /// What was seen (exit status, last connection error).
+        reason: String,
+    },
+    /// An RPC URL did not parse.
+    #[error("bad RPC URL {url:?}: {reason}")]
+    BadUrl {
+        /// The URL given.
+        url: String,
+        /// Why it is not a URL.
         reason: String,
     },
     /// A dev key could not be derived from the test mnemonic.

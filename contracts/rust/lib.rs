@@ -26,10 +26,36 @@ pub use bindings::{Bridge, L2Withdrawals, Rollup};
 pub use deploy::{DeployConfig, Deployment, deploy};
 pub use error::{Error, Result};
 
+use alloy_network::EthereumWallet;
 use alloy_primitives::{Address, address};
+use alloy_provider::{DynProvider, Provider, ProviderBuilder};
+use alloy_signer_local::PrivateKeySigner;
 
 /// Address of the L2Withdrawals system contract in the L2 genesis (`0x4c` = 'L').
 pub const L2_WITHDRAWALS_ADDRESS: Address = address!("0x4c00000000000000000000000000000000000001");
+
+/// An HTTP provider for `url` that signs with `signer` and fills gas, blob gas, nonce and
+/// chain id.
+///
+/// Unlike `ProviderBuilder::new()`, it asks the node for the pending nonce on every
+/// transaction: alloy's default cached nonce manager hands out a nonce before gas estimation,
+/// so a transaction that fails estimation (a revert) burns that nonce, and every later
+/// transaction from the sender then waits forever behind the gap.
+pub fn signing_provider(url: &str, signer: PrivateKeySigner) -> Result<DynProvider> {
+    let url = url.parse().map_err(|e: url::ParseError| Error::BadUrl {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_blob_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(url)
+        .erased())
+}
 
 /// Decodes the revert data carried by a failed contract call (from `eth_call`,
 /// `eth_estimateGas` or a send) into an error enum such as [`Rollup::RollupErrors`] or
