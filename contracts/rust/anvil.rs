@@ -62,6 +62,8 @@ pub struct AnvilConfig {
     pub hardfork: Option<String>,
     /// Further command-line arguments passed as they are.
     pub extra_args: Vec<String>,
+    /// The binary to run instead of [`anvil_path`].
+    pub binary: Option<PathBuf>,
 }
 
 /// A running anvil, killed on drop.
@@ -81,7 +83,7 @@ impl Anvil {
     /// Starts anvil with `config` on a free loopback port and waits until it answers
     /// `eth_chainId`. Retries a few times if the port was taken in between.
     pub fn spawn_with(config: &AnvilConfig) -> Result<Self> {
-        let path = anvil_path();
+        let path = config.binary.clone().unwrap_or_else(anvil_path);
         if !path.is_file() {
             return Err(Error::AnvilMissing { path });
         }
@@ -155,7 +157,15 @@ impl Anvil {
                 )));
             }
             match chain_id_over_http(self.port) {
-                Ok(true) => return Ok(()),
+                Ok(true) => {
+                    // If our anvil could not bind the port, whoever answered is someone else:
+                    // a failed bind exits at once, so look again after a moment.
+                    std::thread::sleep(Duration::from_millis(100));
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        return Err(not_ready(format!("exited with {status} (port taken?)")));
+                    }
+                    return Ok(());
+                }
                 Ok(false) => reason = "unexpected eth_chainId answer".into(),
                 Err(e) => reason = e.to_string(),
             }

@@ -7,6 +7,7 @@
 mod blobs;
 mod bridge;
 mod common;
+mod harness;
 mod l2;
 mod rollup;
 mod roundtrip;
