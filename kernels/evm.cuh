@@ -327,9 +327,8 @@ LANES_HD static inline bool evm_enter_create(EvmCtx* c, uint32_t d, EvmResult* r
   if (!caller) return false;
   if (u256_lt(caller->s.balance, f->value)) return false;
   if (caller->s.nonce == 0xffffffffffffffffULL) {
-    res->kind = FR_HALT;  // NonceOverflow is a halt in revm: the gas is lost
-    res->halt = LANES_HALT_NONCE_OVERFLOW;
-    res->gas = 0;
+    // revm returns an ok result without an address: the gas comes back and 0 is pushed, the
+    // same as a revert without output.
     return false;
   }
   uint64_t old_nonce = caller->s.nonce;
