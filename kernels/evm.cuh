@@ -1164,11 +1164,13 @@ LANES_HD static inline bool evm_setup(EvmCtx* c, uint8_t* scratch, uint64_t cap)
   b.base = scratch;
   b.cap = cap;
   b.top = 0;
-  c->accs_cap = 512;
-  c->slots_cap = 2048;
-  c->tslots_cap = 256;
-  c->journal_cap = 4096;
-  c->logs_cap = 512;
+  // Table sizes for an 8 MiB slot (about half of it), halved for each halving of the slot.
+  uint32_t shift = cap >= (8u << 20) ? 0 : cap >= (4u << 20) ? 1 : cap >= (2u << 20) ? 2 : 3;
+  c->accs_cap = 4096u >> shift;
+  c->slots_cap = 8192u >> shift;
+  c->tslots_cap = 1024u >> shift;
+  c->journal_cap = 16384u >> shift;
+  c->logs_cap = 1024u >> shift;
   c->blockhash_reads_cap = 256;
   c->frames = (EvmFrame*)evm_bump(&b, sizeof(EvmFrame) * EVM_FRAMES);
   c->accs = (EvmAccount*)evm_bump(&b, sizeof(EvmAccount) * c->accs_cap);
