@@ -474,7 +474,6 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
     r.out = 0;
     r.out_len = 0;
     r.refund = 0;
-    bool spawned = false;
     U256* s = f->stack;
     const uint8_t* code = f->code;
     uint32_t code_len = f->code_len;
@@ -928,7 +927,6 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           }
           CHECK_ABORT;
           if (is_new) {
-            spawned = true;
             goto frame_suspend;
           }
           evm_apply(c, f, nf->kind, &cr);
@@ -1001,7 +999,6 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           }
           CHECK_ABORT;
           if (is_new) {
-            spawned = true;
             goto frame_suspend;
           }
           evm_apply(c, f, FK_CALL, &cr);
@@ -1092,7 +1089,6 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
       }
     }
   frame_suspend:
-    (void)spawned;
     continue;
   frame_end : {
     if (c->abort) return;
