@@ -130,8 +130,14 @@ mod tests {
             ("LanesTxOutput", std::mem::size_of::<LanesTxOutput>()),
             ("LanesKey", std::mem::size_of::<LanesKey>()),
             ("LanesLog", std::mem::size_of::<LanesLog>()),
-            ("LanesAccountWrite", std::mem::size_of::<LanesAccountWrite>()),
-            ("LanesStorageWrite", std::mem::size_of::<LanesStorageWrite>()),
+            (
+                "LanesAccountWrite",
+                std::mem::size_of::<LanesAccountWrite>(),
+            ),
+            (
+                "LanesStorageWrite",
+                std::mem::size_of::<LanesStorageWrite>(),
+            ),
             (
                 "LanesAccessListEntry",
                 std::mem::size_of::<LanesAccessListEntry>(),

@@ -186,7 +186,9 @@ impl WaveBackend for DeviceBackend {
         if out.len() < out_len || tx_count == 0 {
             return Ok(());
         }
-        self.ctx.bind_to_thread().map_err(driver("cuCtxSetCurrent"))?;
+        self.ctx
+            .bind_to_thread()
+            .map_err(driver("cuCtxSetCurrent"))?;
         let mut guard = self.buffers.lock().expect("buffer lock");
         let buffers = &mut *guard;
         let stream = &self.stream;
@@ -218,7 +220,10 @@ impl WaveBackend for DeviceBackend {
             shared_mem_bytes: 0,
         };
         let mut launch = stream.launch_builder(&self.kernel);
-        launch.arg(&*wave_dev).arg(&mut *out_dev).arg(&mut *scratch_dev);
+        launch
+            .arg(&*wave_dev)
+            .arg(&mut *out_dev)
+            .arg(&mut *scratch_dev);
         // SAFETY: the kernel's signature is (const LanesWave*, uint8_t*, uint8_t*); the wave
         // buffer holds a valid wave of `tx_count` transactions; `out` and `scratch` hold
         // `tx_count` slots of the strides the wave header declares.
@@ -228,11 +233,11 @@ impl WaveBackend for DeviceBackend {
         stream
             .memcpy_dtoh(&*out_dev, out_host)
             .map_err(driver("cuMemcpyDtoHAsync"))?;
-        stream.synchronize().map_err(driver("cuStreamSynchronize"))?;
+        stream
+            .synchronize()
+            .map_err(driver("cuStreamSynchronize"))?;
         out[..out_len].copy_from_slice(
-            &out_host
-                .as_slice()
-                .map_err(driver("cuStreamSynchronize"))?[..out_len],
+            &out_host.as_slice().map_err(driver("cuStreamSynchronize"))?[..out_len],
         );
         Ok(())
     }
@@ -245,7 +250,10 @@ impl GpuExecutor {
     /// Starts the device path with the default buffer sizes; fails with what is missing
     /// (driver, device, NVRTC) on a machine that cannot run it.
     pub fn new() -> Result<Self, GpuError> {
-        Ok(Self::with_backend(DeviceBackend::new()?, Geometry::default()))
+        Ok(Self::with_backend(
+            DeviceBackend::new()?,
+            Geometry::default(),
+        ))
     }
 }
 

@@ -29,10 +29,13 @@
 use std::{collections::BTreeMap, sync::Mutex};
 
 use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
-use alloy_primitives::{Address, U256, map::{AddressSet, HashSet}};
+use alloy_primitives::{
+    Address, U256,
+    map::{AddressSet, HashSet},
+};
 use lanes_conflict::{
-    BlockContext, BlockExecution, ExecError, IncludedTx, Overlay, SkipReason, SkippedTx,
-    StateView, TxOutcome,
+    BlockContext, BlockExecution, ExecError, IncludedTx, Overlay, SkipReason, SkippedTx, StateView,
+    TxOutcome,
     evm::{block_env, build_evm, outcome, tx_env},
 };
 use revm::{
@@ -311,7 +314,9 @@ impl Written {
     fn stale(&self, key: &Key, beneficiary: Address) -> bool {
         match key {
             Key::Account(a) | Key::Code(a) => {
-                (*a == beneficiary && self.any) || self.accounts.contains(a) || self.whole.contains(a)
+                (*a == beneficiary && self.any)
+                    || self.accounts.contains(a)
+                    || self.whole.contains(a)
             }
             Key::Storage(a, s) => self.whole.contains(a) || self.slots.contains(&(*a, *s)),
             Key::BlockHash(_) => false,
@@ -337,7 +342,11 @@ struct BlockRun<'b> {
 impl<'b> BlockRun<'b> {
     /// Validates and commits the wave's results (`results[i]` is transaction `first + i`) in
     /// block order, as far as they allow.
-    fn commit_wave(&mut self, first: usize, results: Vec<TxResult>) -> lanes_conflict::Result<WaveEnd> {
+    fn commit_wave(
+        &mut self,
+        first: usize,
+        results: Vec<TxResult>,
+    ) -> lanes_conflict::Result<WaveEnd> {
         let mut written = Written::default();
         let mut stopped = false;
         let mut end = WaveEnd::Done;
@@ -356,10 +365,20 @@ impl<'b> BlockRun<'b> {
             let gas_limit = self.txs[index].gas_limit();
             let available = self.block.gas_limit - self.out.gas_used;
             if gas_limit > available {
-                self.skip(index, SkipReason::BlockFull { available, gas_limit });
+                self.skip(
+                    index,
+                    SkipReason::BlockFull {
+                        available,
+                        gas_limit,
+                    },
+                );
                 continue;
             }
-            if result.reads.iter().any(|k| written.stale(k, self.block.beneficiary)) {
+            if result
+                .reads
+                .iter()
+                .any(|k| written.stale(k, self.block.beneficiary))
+            {
                 self.stats.conflicts += 1;
                 end = WaveEnd::Stale;
                 stopped = true;
@@ -463,11 +482,15 @@ impl<'b> BlockRun<'b> {
             };
             // Any original different from `value` marks the slot changed, which is all the
             // overlay looks at.
-            let original = if value.is_zero() { U256::from(1) } else { U256::ZERO };
-            changes[at]
-                .1
-                .storage
-                .insert(slot, EvmStorageSlot::new_changed(original, value, Default::default()));
+            let original = if value.is_zero() {
+                U256::from(1)
+            } else {
+                U256::ZERO
+            };
+            changes[at].1.storage.insert(
+                slot,
+                EvmStorageSlot::new_changed(original, value, Default::default()),
+            );
             written.slots.insert((address, slot));
         }
         self.committed.apply(changes);
@@ -479,7 +502,11 @@ impl<'b> BlockRun<'b> {
             success,
             gas_used: result.gas_used,
             cumulative_gas_used: self.out.gas_used + result.gas_used,
-            logs: if success { result.logs.clone() } else { Vec::new() },
+            logs: if success {
+                result.logs.clone()
+            } else {
+                Vec::new()
+            },
             output: if result.status == LANES_STATUS_HALT {
                 Default::default()
             } else {
@@ -521,7 +548,13 @@ impl<'b> BlockRun<'b> {
         let available = self.block.gas_limit - self.out.gas_used;
         let gas_limit = self.txs[index].gas_limit();
         if gas_limit > available {
-            self.skip(index, SkipReason::BlockFull { available, gas_limit });
+            self.skip(
+                index,
+                SkipReason::BlockFull {
+                    available,
+                    gas_limit,
+                },
+            );
             return Ok(());
         }
         let mut evm = build_evm(self.block, &mut self.committed);
@@ -529,8 +562,13 @@ impl<'b> BlockRun<'b> {
         drop(evm);
         match result {
             Ok(result) => {
-                self.last_cpu_touched
-                    .extend(result.state.iter().filter(|(_, a)| a.is_touched()).map(|(a, _)| *a));
+                self.last_cpu_touched.extend(
+                    result
+                        .state
+                        .iter()
+                        .filter(|(_, a)| a.is_touched())
+                        .map(|(a, _)| *a),
+                );
                 self.committed.apply(result.state);
                 let outcome = outcome(result.result, self.out.gas_used);
                 self.out.gas_used = outcome.cumulative_gas_used;

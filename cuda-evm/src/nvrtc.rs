@@ -48,9 +48,7 @@ pub fn nvrtc_search_dirs() -> Vec<PathBuf> {
             continue;
         };
         for python in lib.flatten() {
-            let dir = python
-                .path()
-                .join("site-packages/nvidia/cuda_nvrtc/lib");
+            let dir = python.path().join("site-packages/nvidia/cuda_nvrtc/lib");
             if dir.is_dir() {
                 dirs.push(dir);
             }
@@ -92,7 +90,10 @@ pub fn load_nvrtc() -> Result<String> {
             .collect();
         // The builtins first: libnvrtc opens them by soname while it compiles.
         libs.sort_by_key(|p| !p.to_string_lossy().contains("builtins"));
-        if !libs.iter().any(|p| !p.to_string_lossy().contains("builtins")) {
+        if !libs
+            .iter()
+            .any(|p| !p.to_string_lossy().contains("builtins"))
+        {
             continue;
         }
         for lib in &libs {
@@ -126,10 +127,7 @@ fn materialize() -> Result<PathBuf> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let dir = std::env::temp_dir().join(format!(
-        "lanes-kernels-{}-{nanos}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("lanes-kernels-{}-{nanos}", std::process::id()));
     for (relative, contents) in sources() {
         let path = dir.join(relative);
         if let Some(parent) = path.parent() {

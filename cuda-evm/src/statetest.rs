@@ -469,7 +469,9 @@ fn describe_difference(got: &BlockExecution, reference: &BlockExecution) -> Stri
 }
 
 fn u256(v: &Value) -> Result<U256, String> {
-    let s = v.as_str().ok_or_else(|| format!("expected a hex string, got {v}"))?;
+    let s = v
+        .as_str()
+        .ok_or_else(|| format!("expected a hex string, got {v}"))?;
     U256::from_str(s).map_err(|e| format!("bad number {s}: {e}"))
 }
 
@@ -482,7 +484,9 @@ fn u64_sat(v: &Value) -> Result<u64, String> {
 }
 
 fn bytes(v: &Value) -> Result<Bytes, String> {
-    let s = v.as_str().ok_or_else(|| format!("expected hex bytes, got {v}"))?;
+    let s = v
+        .as_str()
+        .ok_or_else(|| format!("expected hex bytes, got {v}"))?;
     Bytes::from_str(s).map_err(|e| format!("bad hex {s}: {e}"))
 }
 

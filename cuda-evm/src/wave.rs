@@ -213,9 +213,8 @@ pub(crate) fn build_wave<S: StateView + ?Sized>(
     let code_at = layout.0;
     let code_offsets: Vec<usize> = accounts.iter().map(|a| layout.take(a.code.len())).collect();
     let code_len = layout.0 - code_at;
-    let blockhash_at = layout.take(
-        LANES_BLOCKHASH_ENTRIES as usize * std::mem::size_of::<LanesBlockHashEntry>(),
-    );
+    let blockhash_at =
+        layout.take(LANES_BLOCKHASH_ENTRIES as usize * std::mem::size_of::<LanesBlockHashEntry>());
     let txs_at = layout.take(txs.len() * std::mem::size_of::<LanesTxInput>());
     let input_at = layout.0;
     let mut inputs: Vec<(usize, usize, usize)> = Vec::with_capacity(txs.len());
@@ -451,9 +450,10 @@ fn records<T: abi::Pod>(slot: &[u8], s: LanesSpan) -> Result<Vec<T>, String> {
 pub(crate) fn read_result(slot: &[u8]) -> Result<TxResult, String> {
     let out: LanesTxOutput = abi::get(slot, 0).ok_or("slot smaller than LanesTxOutput")?;
     let missing = if out.status == LANES_STATUS_MISSING_KEY {
-        Some(Key::from_abi(&out.missing).ok_or_else(|| {
-            format!("missing key of unknown kind {}", out.missing.kind)
-        })?)
+        Some(
+            Key::from_abi(&out.missing)
+                .ok_or_else(|| format!("missing key of unknown kind {}", out.missing.kind))?,
+        )
     } else {
         None
     };
