@@ -359,7 +359,7 @@ LANES_HD static inline bool evm_enter_create(EvmCtx* c, uint32_t d, EvmResult* r
   a->s.flags |= OV_CREATED | OV_EXISTS | OV_TOUCHED;
   a->s.nonce = 1;
   // Storage of a created account starts empty: slots already in the overlay are reset.
-  for (uint32_t i = 0; i < c->slots_cap; i++) {
+  for (uint32_t i = 0; i < c->slots_count; i++) {
     EvmSlot* s = &c->slots[i];
     if ((s->flags & SL_USED) && evm_addr_eq(s->addr, addr) && (s->flags & SL_LOADED) && !u256_is_zero(s->present)) {
       if (!evm_journal_push(c, J_SLOT, i)) return false;
@@ -1172,13 +1172,22 @@ LANES_HD static inline bool evm_setup(EvmCtx* c, uint8_t* scratch, uint64_t cap)
   c->accs = (EvmAccount*)evm_bump(&b, sizeof(EvmAccount) * c->accs_cap);
   c->slots = (EvmSlot*)evm_bump(&b, sizeof(EvmSlot) * c->slots_cap);
   c->tslots = (EvmTSlot*)evm_bump(&b, sizeof(EvmTSlot) * c->tslots_cap);
+  c->accs_idx = (uint32_t*)evm_bump(&b, 4 * 2 * (uint64_t)c->accs_cap);
+  c->slots_idx = (uint32_t*)evm_bump(&b, 4 * 2 * (uint64_t)c->slots_cap);
+  c->tslots_idx = (uint32_t*)evm_bump(&b, 4 * 2 * (uint64_t)c->tslots_cap);
   c->journal = (EvmJournal*)evm_bump(&b, sizeof(EvmJournal) * c->journal_cap);
   c->logs = (EvmLog*)evm_bump(&b, sizeof(EvmLog) * c->logs_cap);
   c->blockhash_reads = (uint64_t*)evm_bump(&b, 8 * c->blockhash_reads_cap);
-  if (!c->frames || !c->accs || !c->slots || !c->tslots || !c->journal || !c->logs || !c->blockhash_reads) return false;
-  for (uint32_t i = 0; i < c->accs_cap; i++) c->accs[i].s.flags = 0;
-  for (uint32_t i = 0; i < c->slots_cap; i++) c->slots[i].flags = 0;
-  for (uint32_t i = 0; i < c->tslots_cap; i++) c->tslots[i].used = 0;
+  if (!c->frames || !c->accs || !c->slots || !c->tslots || !c->journal || !c->logs || !c->blockhash_reads ||
+      !c->accs_idx || !c->slots_idx || !c->tslots_idx)
+    return false;
+  // Small index tables to start with; they double as entries arrive (evm_grow_*).
+  c->accs_idx_cap = 32;
+  c->slots_idx_cap = 64;
+  c->tslots_idx_cap = 16;
+  for (uint32_t i = 0; i < c->accs_idx_cap; i++) c->accs_idx[i] = 0;
+  for (uint32_t i = 0; i < c->slots_idx_cap; i++) c->slots_idx[i] = 0;
+  for (uint32_t i = 0; i < c->tslots_idx_cap; i++) c->tslots_idx[i] = 0;
   uint64_t rest = (b.cap - b.top) & ~63ULL;
   if (rest < (1u << 18)) return false;
   uint64_t unit = rest / 16;
@@ -1404,17 +1413,17 @@ LANES_HD static inline void evm_finish(EvmCtx* c, LanesTxOutput* o, EvmOut* out,
   {
     // Read set.
     uint32_t nreads = c->blockhash_reads_len;
-    for (uint32_t i = 0; i < c->accs_cap; i++) {
+    for (uint32_t i = 0; i < c->accs_count; i++) {
       uint32_t fl = c->accs[i].s.flags;
       if ((fl & OV_USED) && (fl & OV_LOADED)) nreads += (fl & OV_CODE_READ) ? 2 : 1;
     }
-    for (uint32_t i = 0; i < c->slots_cap; i++)
+    for (uint32_t i = 0; i < c->slots_count; i++)
       if ((c->slots[i].flags & SL_USED) && (c->slots[i].flags & SL_FROM_PRE)) nreads++;
     uint32_t ro = evm_out_alloc(out, sizeof(LanesKey) * (uint64_t)nreads);
     if (out->full) goto full;
     LanesKey* keys = (LanesKey*)(out->slot + ro);
     uint32_t n = 0;
-    for (uint32_t i = 0; i < c->accs_cap; i++) {
+    for (uint32_t i = 0; i < c->accs_count; i++) {
       EvmAccount* a = &c->accs[i];
       uint32_t fl = a->s.flags;
       if (!((fl & OV_USED) && (fl & OV_LOADED))) continue;
@@ -1426,7 +1435,7 @@ LANES_HD static inline void evm_finish(EvmCtx* c, LanesTxOutput* o, EvmOut* out,
         for (int b = 0; b < 4; b++) k->slot.limbs[b] = 0;
       }
     }
-    for (uint32_t i = 0; i < c->slots_cap; i++) {
+    for (uint32_t i = 0; i < c->slots_count; i++) {
       EvmSlot* s = &c->slots[i];
       if (!((s->flags & SL_USED) && (s->flags & SL_FROM_PRE))) continue;
       LanesKey* k = &keys[n++];
@@ -1455,7 +1464,7 @@ LANES_HD static inline void evm_finish(EvmCtx* c, LanesTxOutput* o, EvmOut* out,
         o->account_writes.count = nw;
         nw = 0;
       }
-      for (uint32_t i = 0; i < c->accs_cap; i++) {
+      for (uint32_t i = 0; i < c->accs_count; i++) {
         EvmAccount* a = &c->accs[i];
         uint32_t fl = a->s.flags;
         if (!((fl & OV_USED) && (fl & OV_LOADED))) continue;
@@ -1508,7 +1517,7 @@ LANES_HD static inline void evm_finish(EvmCtx* c, LanesTxOutput* o, EvmOut* out,
         o->storage_writes.count = ns;
         ns = 0;
       }
-      for (uint32_t i = 0; i < c->slots_cap; i++) {
+      for (uint32_t i = 0; i < c->slots_count; i++) {
         EvmSlot* s = &c->slots[i];
         if (!((s->flags & SL_USED) && (s->flags & SL_LOADED))) continue;
         if (u256_eq(s->present, s->original)) continue;

@@ -98,8 +98,10 @@ struct EvmCtx {
   uint32_t abort_reason;
   LanesKey missing;
 
+  // Dense arrays (entries 0..count, never cleared) indexed by open-addressing tables of dense
+  // index + 1 (0 = empty) that start small and double, so a tx pays for what it touches.
   EvmAccount* accs;
-  uint32_t accs_cap;  // power of two
+  uint32_t accs_cap;  // dense capacity
   uint32_t accs_count;
   EvmSlot* slots;
   uint32_t slots_cap;
@@ -107,6 +109,13 @@ struct EvmCtx {
   EvmTSlot* tslots;
   uint32_t tslots_cap;
   uint32_t tslots_count;
+  uint32_t* accs_idx;  // index tables: capacity *_idx_cap (power of two, at most 2 * dense cap)
+  uint32_t* slots_idx;
+  uint32_t* tslots_idx;
+  uint32_t accs_idx_cap;
+  uint32_t slots_idx_cap;
+  uint32_t tslots_idx_cap;
+  uint32_t _pad_idx;
   EvmJournal* journal;
   uint32_t journal_cap;
   uint32_t journal_len;
@@ -234,18 +243,55 @@ LANES_HD static inline const LanesStorage* evm_pre_slot(const EvmCtx* c, const u
 
 // ---- overlay accounts -----------------------------------------------------------------------
 
+// Index tables: insert dense index d (hash h) into t (capacity cap, power of two).
+LANES_HD static inline void evm_idx_put(uint32_t* t, uint32_t cap, uint64_t h, uint32_t d) {
+  uint32_t mask = cap - 1;
+  uint32_t i = (uint32_t)h & mask;
+  while (t[i]) i = (i + 1) & mask;
+  t[i] = d + 1;
+}
+
+LANES_HD static inline uint64_t evm_slot_hash(const uint8_t* addr, const U256& key) {
+  LanesU256 k;
+  for (int i = 0; i < 4; i++) k.limbs[i] = key.w[i];
+  return lanes_hash_slot(addr, &k);
+}
+
+// Doubles an index table once its load passes 1/2 and rehashes the dense entries.
+LANES_HD static inline void evm_grow_accs(EvmCtx* c) {
+  if (c->accs_count * 2 <= c->accs_idx_cap) return;
+  c->accs_idx_cap *= 2;
+  for (uint32_t i = 0; i < c->accs_idx_cap; i++) c->accs_idx[i] = 0;
+  for (uint32_t d = 0; d < c->accs_count; d++) evm_idx_put(c->accs_idx, c->accs_idx_cap, lanes_hash_address(c->accs[d].addr), d);
+}
+LANES_HD static inline void evm_grow_slots(EvmCtx* c) {
+  if (c->slots_count * 2 <= c->slots_idx_cap) return;
+  c->slots_idx_cap *= 2;
+  for (uint32_t i = 0; i < c->slots_idx_cap; i++) c->slots_idx[i] = 0;
+  for (uint32_t d = 0; d < c->slots_count; d++)
+    evm_idx_put(c->slots_idx, c->slots_idx_cap, evm_slot_hash(c->slots[d].addr, c->slots[d].key), d);
+}
+LANES_HD static inline void evm_grow_tslots(EvmCtx* c) {
+  if (c->tslots_count * 2 <= c->tslots_idx_cap) return;
+  c->tslots_idx_cap *= 2;
+  for (uint32_t i = 0; i < c->tslots_idx_cap; i++) c->tslots_idx[i] = 0;
+  for (uint32_t d = 0; d < c->tslots_count; d++)
+    evm_idx_put(c->tslots_idx, c->tslots_idx_cap, evm_slot_hash(c->tslots[d].addr, c->tslots[d].key), d);
+}
+
 // The overlay entry for addr, created (not loaded) if absent. -1 when the table is full.
 LANES_HD static inline int evm_acc_slot(EvmCtx* c, const uint8_t* addr) {
-  uint32_t mask = c->accs_cap - 1;
+  uint32_t mask = c->accs_idx_cap - 1;
   uint32_t i = (uint32_t)lanes_hash_address(addr) & mask;
-  for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
-    EvmAccount* a = &c->accs[i];
-    if (!(a->s.flags & OV_USED)) {
-      if (c->accs_count * 2 + 2 > c->accs_cap) {
+  while (true) {
+    uint32_t v = c->accs_idx[i];
+    if (v == 0) {
+      if (c->accs_count >= c->accs_cap) {
         evm_unsup(c, LANES_UNSUP_OVERLAY_FULL);
         return -1;
       }
-      c->accs_count++;
+      uint32_t d = c->accs_count++;
+      EvmAccount* a = &c->accs[d];
       for (int k = 0; k < 20; k++) a->addr[k] = addr[k];
       a->s.flags = OV_USED;
       a->s.nonce = 0;
@@ -254,12 +300,13 @@ LANES_HD static inline int evm_acc_slot(EvmCtx* c, const uint8_t* addr) {
       a->s.code = 0;
       a->s.code_len = 0;
       a->pre_index = 0xffffffffu;
-      return (int)i;
+      c->accs_idx[i] = d + 1;
+      evm_grow_accs(c);
+      return (int)d;
     }
-    if (evm_addr_eq(a->addr, addr)) return (int)i;
+    if (evm_addr_eq(c->accs[v - 1].addr, addr)) return (int)(v - 1);
+    i = (i + 1) & mask;
   }
-  evm_unsup(c, LANES_UNSUP_OVERLAY_FULL);
-  return -1;
 }
 
 // The loaded overlay account for addr (nonce, balance, code hash, existence), or null with
@@ -354,29 +401,30 @@ LANES_HD static inline void evm_warm(EvmCtx* c, const uint8_t* addr) {
 // ---- overlay storage ------------------------------------------------------------------------
 
 LANES_HD static inline int evm_slot_idx(EvmCtx* c, const uint8_t* addr, const U256& key) {
-  uint32_t mask = c->slots_cap - 1;
-  LanesU256 k;
-  evm_u256_to_abi(key, &k);
-  uint32_t i = (uint32_t)lanes_hash_slot(addr, &k) & mask;
-  for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
-    EvmSlot* s = &c->slots[i];
-    if (!(s->flags & SL_USED)) {
-      if (c->slots_count * 2 + 2 > c->slots_cap) {
+  uint32_t mask = c->slots_idx_cap - 1;
+  uint32_t i = (uint32_t)evm_slot_hash(addr, key) & mask;
+  while (true) {
+    uint32_t v = c->slots_idx[i];
+    if (v == 0) {
+      if (c->slots_count >= c->slots_cap) {
         evm_unsup(c, LANES_UNSUP_OVERLAY_FULL);
         return -1;
       }
-      c->slots_count++;
+      uint32_t d = c->slots_count++;
+      EvmSlot* s = &c->slots[d];
       for (int q = 0; q < 20; q++) s->addr[q] = addr[q];
       s->flags = SL_USED;
       s->key = key;
       s->original = u256_zero();
       s->present = u256_zero();
-      return (int)i;
+      c->slots_idx[i] = d + 1;
+      evm_grow_slots(c);
+      return (int)d;
     }
-    if (evm_addr_eq(s->addr, addr) && u256_eq(s->key, key)) return (int)i;
+    EvmSlot* s = &c->slots[v - 1];
+    if (evm_addr_eq(s->addr, addr) && u256_eq(s->key, key)) return (int)(v - 1);
+    i = (i + 1) & mask;
   }
-  evm_unsup(c, LANES_UNSUP_OVERLAY_FULL);
-  return -1;
 }
 
 // The loaded slot of account a (already loaded); null with ctx->abort set.
@@ -401,30 +449,32 @@ LANES_HD static inline EvmSlot* evm_slot(EvmCtx* c, EvmAccount* a, const U256& k
   return s;
 }
 
+// The transient slot's dense index; -1 when absent and !create, -2 when the table is full.
 LANES_HD static inline int evm_tslot_idx(EvmCtx* c, const uint8_t* addr, const U256& key, bool create) {
-  uint32_t mask = c->tslots_cap - 1;
-  LanesU256 k;
-  evm_u256_to_abi(key, &k);
-  uint32_t i = (uint32_t)lanes_hash_slot(addr, &k) & mask;
-  for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
-    EvmTSlot* s = &c->tslots[i];
-    if (!s->used) {
+  uint32_t mask = c->tslots_idx_cap - 1;
+  uint32_t i = (uint32_t)evm_slot_hash(addr, key) & mask;
+  while (true) {
+    uint32_t v = c->tslots_idx[i];
+    if (v == 0) {
       if (!create) return -1;
-      if (c->tslots_count * 2 + 2 > c->tslots_cap) {
+      if (c->tslots_count >= c->tslots_cap) {
         evm_unsup(c, LANES_UNSUP_OVERLAY_FULL);
         return -2;
       }
-      c->tslots_count++;
+      uint32_t d = c->tslots_count++;
+      EvmTSlot* s = &c->tslots[d];
       for (int q = 0; q < 20; q++) s->addr[q] = addr[q];
       s->used = 1;
       s->key = key;
       s->value = u256_zero();
-      return (int)i;
+      c->tslots_idx[i] = d + 1;
+      evm_grow_tslots(c);
+      return (int)d;
     }
-    if (evm_addr_eq(s->addr, addr) && u256_eq(s->key, key)) return (int)i;
+    EvmTSlot* s = &c->tslots[v - 1];
+    if (evm_addr_eq(s->addr, addr) && u256_eq(s->key, key)) return (int)(v - 1);
+    i = (i + 1) & mask;
   }
-  if (create) evm_unsup(c, LANES_UNSUP_OVERLAY_FULL);
-  return -2;
 }
 
 // Undo the journal back to `to` entries.
