@@ -483,9 +483,15 @@ LANES_HD static inline void evm_revert_to(EvmCtx* c, uint32_t to) {
     EvmJournal* j = &c->journal[--c->journal_len];
     switch (j->kind) {
       case J_ACC: {
-        uint32_t keep = c->accs[j->idx].s.flags & (OV_WARM | OV_CODE_READ | OV_LOADED | OV_PRE_EXISTS);
+        uint32_t keep_mask = OV_WARM | OV_CODE_READ | OV_LOADED | OV_PRE_EXISTS;
+        // revm keeps a touch of precompile 0x03 across reverts (the RIPEMD-160 consensus quirk).
+        const uint8_t* ad = c->accs[j->idx].addr;
+        bool ripemd = ad[19] == 3;
+        for (int q = 0; q < 19 && ripemd; q++) ripemd = ad[q] == 0;
+        if (ripemd) keep_mask |= OV_TOUCHED;
+        uint32_t keep = c->accs[j->idx].s.flags & keep_mask;
         c->accs[j->idx].s = j->acc;
-        c->accs[j->idx].s.flags = (j->acc.flags & ~(OV_WARM | OV_CODE_READ | OV_LOADED | OV_PRE_EXISTS)) | keep;
+        c->accs[j->idx].s.flags = (j->acc.flags & ~keep_mask) | keep;
         break;
       }
       case J_ACC_WARM: c->accs[j->idx].s.flags &= ~OV_WARM; break;
