@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn u256_round_trips_through_limbs() {
         let v = U256::from_limbs([1, 2, 3, u64::MAX]);
-        assert_eq!(U256::from(LanesU256::from(v)), v);
+        assert_eq!(<U256 as From<LanesU256>>::from(LanesU256::from(v)), v);
         assert_eq!(LanesU256::from(v).limbs[0], 1);
     }
 

@@ -493,6 +493,17 @@ impl<'b> BlockRun<'b> {
             );
             written.slots.insert((address, slot));
         }
+        // revm's account carries the code it loaded, and the overlay records loaded code in
+        // the diff: attach the committed code of every changed account whose code was read.
+        for (address, account) in &mut changes {
+            if account.info.code.is_none()
+                && account.info.code_hash != revm::primitives::KECCAK_EMPTY
+                && !account.is_selfdestructed()
+                && result.reads.contains(&Key::Code(*address))
+            {
+                account.info.code = StateView::code(&self.committed, account.info.code_hash)?;
+            }
+        }
         self.committed.apply(changes);
         self.fees.push(result.coinbase_fee);
         written.any = true;
