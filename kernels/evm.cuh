@@ -89,6 +89,7 @@ LANES_HD static inline bool evm_mem_expand(EvmCtx* c, EvmFrame* f, uint64_t off,
     return false;
   }
   evm_memset(f->mem + f->mem_size, 0, new_size - f->mem_size);
+  LANES_STAT(mem_bytes += new_size - f->mem_size);
   f->mem_size = new_size;
   return true;
 }
@@ -112,6 +113,8 @@ LANES_HD static inline U256 evm_u256_from_addr(const uint8_t a[20]) { return u25
 // Jumpdest bitmap of code.
 LANES_HD static inline void evm_analyze(const uint8_t* code, uint32_t len, uint8_t* jd) {
   uint32_t nb = (len + 8) / 8;
+  LANES_STAT(analyzed_bytes += len);
+  LANES_STAT(frames++);
   evm_memset(jd, 0, nb);
   for (uint32_t i = 0; i < len; i++) {
     uint8_t op = code[i];
@@ -518,6 +521,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
     while (true) {
       uint8_t op = f->pc < code_len ? code[f->pc] : 0;
       f->pc++;
+      LANES_STAT(ops++);
       switch (op) {
         case 0x00:
           r.kind = FR_STOP;
@@ -564,6 +568,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           GAS(6 * evm_words(l));
           MEMX(o, l);
           uint8_t h[32];
+          LANES_STAT(keccak_blocks += l / LANES_KECCAK_RATE + 1);
           lanes_keccak256(f->mem + o, l, h);
           f->sp--;
           TOP = u256_from_be(h);

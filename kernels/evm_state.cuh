@@ -7,6 +7,25 @@
 #include "keccak.cuh"
 #include "precompiles/precompiles.cuh"
 
+// Operation counters for profiling the host build (kernels/tools/profile.py); compiled out
+// unless LANES_STATS is defined, and never in the device build.
+#if defined(LANES_STATS) && !LANES_DEVICE_BUILD
+struct LanesStats {
+  uint64_t ops;              // EVM instructions executed
+  uint64_t keccak_blocks;    // Keccak-f[1600] permutations
+  uint64_t analyzed_bytes;   // code bytes scanned for JUMPDESTs
+  uint64_t pre_probes;       // pre-state hash-table entries inspected
+  uint64_t pre_lookups;      // pre-state lookups (accounts + slots)
+  uint64_t mem_bytes;        // EVM memory bytes zeroed on expansion
+  uint64_t frames;           // call frames entered
+  uint64_t u256_divs;        // 256-bit divisions (DIV/MOD/...)
+};
+static LanesStats lanes_stats;
+#define LANES_STAT(x) (lanes_stats.x)
+#else
+#define LANES_STAT(x) ((void)0)
+#endif
+
 // Why execution stopped early (ctx->abort).
 #define EVM_ABORT_NONE 0u
 #define EVM_ABORT_MISSING 1u  // LANES_STATUS_MISSING_KEY, ctx->missing
@@ -215,8 +234,10 @@ LANES_HD static inline const LanesAccount* evm_pre_account(const EvmCtx* c, cons
   const LanesAccount* t = (const LanesAccount*)(c->wave_bytes + w->accounts_offset);
   uint32_t mask = w->accounts_capacity - 1;
   uint32_t i = (uint32_t)lanes_hash_address(addr) & mask;
+  LANES_STAT(pre_lookups++);
   for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
     const LanesAccount* e = &t[i];
+    LANES_STAT(pre_probes++);
     if (!(e->flags & LANES_ENTRY_USED)) return 0;
     if (evm_addr_eq(e->address, addr)) return e;
   }
@@ -231,8 +252,10 @@ LANES_HD static inline const LanesStorage* evm_pre_slot(const EvmCtx* c, const u
   LanesU256 k;
   evm_u256_to_abi(key, &k);
   uint32_t i = (uint32_t)lanes_hash_slot(addr, &k) & mask;
+  LANES_STAT(pre_lookups++);
   for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
     const LanesStorage* e = &t[i];
+    LANES_STAT(pre_probes++);
     if (!(e->flags & LANES_ENTRY_USED)) return 0;
     if (evm_addr_eq(e->address, addr) && e->slot.limbs[0] == k.limbs[0] && e->slot.limbs[1] == k.limbs[1] &&
         e->slot.limbs[2] == k.limbs[2] && e->slot.limbs[3] == k.limbs[3])

@@ -9,3 +9,11 @@ extern "C" void lanes_host_execute_tx(const LanesWave* wave, uint32_t tx_index, 
 extern "C" void lanes_host_wave(const LanesWave* wave, uint8_t* out, uint8_t* scratch) {
   for (uint32_t i = 0; i < wave->tx_count; i++) lanes_execute_tx(wave, i, out, scratch);
 }
+
+#if defined(LANES_STATS)
+// Profiling builds only (kernels/tools/profile.py): copies and optionally resets the counters.
+extern "C" void lanes_host_stats(LanesStats* out, int reset) {
+  *out = lanes_stats;
+  if (reset) lanes_stats = LanesStats();
+}
+#endif
