@@ -38,6 +38,8 @@ def main():
     buf, w = st.build_wave(env, pre, absent, absent_slots, txs, {})
     w.out_stride = 64 << 10  # plenty for a transfer; keeps the output buffer small
     buf.put(0, w)
+    if os.environ.get("LANES_DUMP_WAVE"):  # for kernels/tools/run_wave.cpp (instruction counts)
+        open(os.environ["LANES_DUMP_WAVE"], "wb").write(bytes(buf.b))
     stats_lib = C.CDLL(st.build_lib(stats=True))
     out = st.run_wave(buf, w, stats_lib)
     statuses = {}
