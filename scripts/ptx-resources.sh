@@ -15,7 +15,11 @@ ptxas="$site/nvidia/cuda_nvcc/bin/ptxas"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cargo run --release -q -p lanes-cuda-evm --example ptx -- "compute_${ARCH#sm_}" >"$work/evm.ptx"
+if [ -n "${PTX:-}" ]; then
+  cp "$PTX" "$work/evm.ptx" # PTX=<file>: reuse PTX compiled earlier by the same example
+else
+  cargo run --release -q -p lanes-cuda-evm --example ptx -- "compute_${ARCH#sm_}" >"$work/evm.ptx"
+fi
 "$ptxas" -v -arch="$ARCH" -o "$work/evm.cubin" "$work/evm.ptx" 2>"$work/ptxas.log"
 
 ptxas_version="$("$ptxas" --version | tail -n 2 | head -n 1)"

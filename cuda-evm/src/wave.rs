@@ -422,7 +422,7 @@ pub(crate) struct TxResult {
     pub(crate) storage_writes: Vec<(Address, U256, U256)>,
 }
 
-fn span<'a>(slot: &'a [u8], span: LanesSpan, item: usize) -> Result<&'a [u8], String> {
+fn span(slot: &[u8], span: LanesSpan, item: usize) -> Result<&[u8], String> {
     let start = span.offset as usize;
     let len = (span.count as usize)
         .checked_mul(item)
