@@ -480,6 +480,11 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
     U256* s = f->stack;
     const uint8_t* code = f->code;
     uint32_t code_len = f->code_len;
+    // pc, gas and sp live in locals (registers on the device) while the frame runs; SAVE writes
+    // them back before anything that reads the frame, LOAD reads them after.
+    uint32_t pc = f->pc;
+    uint64_t gas = f->gas;
+    uint32_t sp = f->sp;
 
 #define HALT(reason)      \
   do {                    \
@@ -488,25 +493,41 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
     goto frame_end;       \
   } while (0)
 #define OOG HALT(LANES_HALT_OUT_OF_GAS)
-#define GAS(g) \
-  if (!evm_charge(f, (g))) OOG
+#define GAS(g)        \
+  do {                \
+    if (gas < (g)) OOG; \
+    gas -= (g);       \
+  } while (0)
 #define NEED(n) \
-  if (f->sp < (n)) HALT(LANES_HALT_STACK_UNDERFLOW)
+  if (sp < (n)) HALT(LANES_HALT_STACK_UNDERFLOW)
 #define ROOM(n)                                                  \
-  if (f->sp + (n) > EVM_STACK_LIMIT) HALT(LANES_HALT_STACK_OVERFLOW); \
-  if (s + f->sp + (n) > stack_end) {                             \
+  if (sp + (n) > EVM_STACK_LIMIT) HALT(LANES_HALT_STACK_OVERFLOW); \
+  if (s + sp + (n) > stack_end) {                             \
     evm_unsup(c, LANES_UNSUP_SCRATCH_FULL);                      \
     return;                                                      \
   }
-#define TOP (s[f->sp - 1])
-#define AT(i) (s[f->sp - 1 - (i)])
-#define PUSHV(v) (s[f->sp++] = (v))
+#define TOP (s[sp - 1])
+#define AT(i) (s[sp - 1 - (i)])
+#define PUSHV(v) (s[sp++] = (v))
 #define CHECK_ABORT \
   if (c->abort) return;
-#define MEMX(off, len)                                     \
-  if (!evm_mem_expand(c, f, (off), (len))) {               \
-    CHECK_ABORT;                                           \
-    OOG;                                                   \
+#define SAVE \
+  f->pc = pc;  \
+  f->gas = gas; \
+  f->sp = sp
+#define LOAD \
+  pc = f->pc;  \
+  gas = f->gas; \
+  sp = f->sp
+#define MEMX(off, len)                     \
+  {                                        \
+    f->gas = gas;                          \
+    bool mem_ok = evm_mem_expand(c, f, (off), (len)); \
+    gas = f->gas;                          \
+    if (!mem_ok) {                         \
+      CHECK_ABORT;                         \
+      OOG;                                 \
+    }                                      \
   }
 // Converts a U256 memory offset/length pair to u64, halting out of gas when too large.
 #define MEMARGS(o256, l256, o, l)                                   \
@@ -519,22 +540,22 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
   }
 
     while (true) {
-      uint8_t op = f->pc < code_len ? code[f->pc] : 0;
-      f->pc++;
+      uint8_t op = pc < code_len ? code[pc] : 0;
+      pc++;
       LANES_STAT(ops++);
       switch (op) {
         case 0x00:
           r.kind = FR_STOP;
           goto frame_end;
-        case 0x01: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_add(a, TOP); break; }
-        case 0x02: { GAS(5); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_mul(a, TOP); break; }
-        case 0x03: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_sub(a, TOP); break; }
-        case 0x04: { GAS(5); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_div(a, TOP); break; }
-        case 0x05: { GAS(5); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_sdiv(a, TOP); break; }
-        case 0x06: { GAS(5); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_mod(a, TOP); break; }
-        case 0x07: { GAS(5); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_smod(a, TOP); break; }
-        case 0x08: { GAS(8); NEED(3); U256 a = AT(0), b = AT(1); f->sp -= 2; TOP = u256_addmod(a, b, TOP); break; }
-        case 0x09: { GAS(8); NEED(3); U256 a = AT(0), b = AT(1); f->sp -= 2; TOP = u256_mulmod(a, b, TOP); break; }
+        case 0x01: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_add(a, TOP); break; }
+        case 0x02: { GAS(5); NEED(2); U256 a = AT(0); sp--; TOP = u256_mul(a, TOP); break; }
+        case 0x03: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_sub(a, TOP); break; }
+        case 0x04: { GAS(5); NEED(2); U256 a = AT(0); sp--; TOP = u256_div(a, TOP); break; }
+        case 0x05: { GAS(5); NEED(2); U256 a = AT(0); sp--; TOP = u256_sdiv(a, TOP); break; }
+        case 0x06: { GAS(5); NEED(2); U256 a = AT(0); sp--; TOP = u256_mod(a, TOP); break; }
+        case 0x07: { GAS(5); NEED(2); U256 a = AT(0); sp--; TOP = u256_smod(a, TOP); break; }
+        case 0x08: { GAS(8); NEED(3); U256 a = AT(0), b = AT(1); sp -= 2; TOP = u256_addmod(a, b, TOP); break; }
+        case 0x09: { GAS(8); NEED(3); U256 a = AT(0), b = AT(1); sp -= 2; TOP = u256_mulmod(a, b, TOP); break; }
         case 0x0a: {
           GAS(10);
           NEED(2);
@@ -542,25 +563,25 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           uint64_t bytes = (uint64_t)(u256_bits(e) + 7) / 8;
           GAS(50 * bytes);
           U256 a = AT(0);
-          f->sp--;
+          sp--;
           TOP = u256_exp(a, e);
           break;
         }
-        case 0x0b: { GAS(5); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_signextend(a, TOP); break; }
-        case 0x10: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_from64(u256_lt(a, TOP)); break; }
-        case 0x11: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_from64(u256_gt(a, TOP)); break; }
-        case 0x12: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_from64(u256_slt(a, TOP)); break; }
-        case 0x13: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_from64(u256_sgt(a, TOP)); break; }
-        case 0x14: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_from64(u256_eq(a, TOP)); break; }
+        case 0x0b: { GAS(5); NEED(2); U256 a = AT(0); sp--; TOP = u256_signextend(a, TOP); break; }
+        case 0x10: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_from64(u256_lt(a, TOP)); break; }
+        case 0x11: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_from64(u256_gt(a, TOP)); break; }
+        case 0x12: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_from64(u256_slt(a, TOP)); break; }
+        case 0x13: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_from64(u256_sgt(a, TOP)); break; }
+        case 0x14: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_from64(u256_eq(a, TOP)); break; }
         case 0x15: { GAS(3); NEED(1); TOP = u256_from64(u256_is_zero(TOP)); break; }
-        case 0x16: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_and(a, TOP); break; }
-        case 0x17: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_or(a, TOP); break; }
-        case 0x18: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_xor(a, TOP); break; }
+        case 0x16: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_and(a, TOP); break; }
+        case 0x17: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_or(a, TOP); break; }
+        case 0x18: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_xor(a, TOP); break; }
         case 0x19: { GAS(3); NEED(1); TOP = u256_not(TOP); break; }
-        case 0x1a: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_byte(a, TOP); break; }
-        case 0x1b: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_shl(TOP, a); break; }
-        case 0x1c: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_shr(TOP, a); break; }
-        case 0x1d: { GAS(3); NEED(2); U256 a = AT(0); f->sp--; TOP = u256_sar(TOP, a); break; }
+        case 0x1a: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_byte(a, TOP); break; }
+        case 0x1b: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_shl(TOP, a); break; }
+        case 0x1c: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_shr(TOP, a); break; }
+        case 0x1d: { GAS(3); NEED(2); U256 a = AT(0); sp--; TOP = u256_sar(TOP, a); break; }
         case 0x20: {
           GAS(30);
           NEED(2);
@@ -570,7 +591,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           uint8_t h[32];
           LANES_STAT(keccak_blocks += l / LANES_KECCAK_RATE + 1);
           lanes_keccak256(f->mem + o, l, h);
-          f->sp--;
+          sp--;
           TOP = u256_from_be(h);
           break;
         }
@@ -615,7 +636,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           GAS(3);
           NEED(3);
           U256 mo = AT(0), so = AT(1), ln = AT(2);
-          f->sp -= 3;
+          sp -= 3;
           if (!u256_fits64(ln) || ln.w[0] > 0xffffffffULL) OOG;
           uint64_t l = ln.w[0];
           if (op == 0x3e) {
@@ -643,7 +664,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           uint8_t a[20];
           evm_addr_from_u256(AT(0), a);
           U256 mo = AT(1), so = AT(2), ln = AT(3);
-          f->sp -= 4;
+          sp -= 4;
           MEMARGS(mo, ln, o, l);
           GAS(3 * evm_words(l));
           if (evm_is_cold(c, a)) {
@@ -709,7 +730,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           break;
         }
         case 0x4a: { GAS(2); ROOM(1); PUSHV(evm_u256_from_abi(env->blob_base_fee)); break; }
-        case 0x50: { GAS(2); NEED(1); f->sp--; break; }
+        case 0x50: { GAS(2); NEED(1); sp--; break; }
         case 0x51: {
           GAS(3);
           NEED(1);
@@ -725,7 +746,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           MEMARGS(AT(0), u256_from64(len), o, l);
           MEMX(o, l);
           U256 v = AT(1);
-          f->sp -= 2;
+          sp -= 2;
           if (op == 0x52)
             u256_to_be(v, f->mem + o);
           else
@@ -753,9 +774,9 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
         case 0x55: {  // SSTORE
           if (f->is_static) HALT(LANES_HALT_STATE_CHANGE_DURING_STATIC);
           NEED(2);
-          if (f->gas <= 2300) OOG;
+          if (gas <= 2300) OOG;
           U256 key = AT(0), nv = AT(1);
-          f->sp -= 2;
+          sp -= 2;
           EvmAccount* acc = evm_acc(c, f->address);
           CHECK_ABORT;
           int si = evm_slot_idx(c, f->address, key);
@@ -799,25 +820,25 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           GAS(8);
           NEED(1);
           U256 d = TOP;
-          f->sp--;
+          sp--;
           if (!u256_fits64(d) || d.w[0] >= code_len || !((f->jd[d.w[0] / 8] >> (d.w[0] % 8)) & 1)) HALT(LANES_HALT_INVALID_JUMP);
-          f->pc = (uint32_t)d.w[0];
+          pc = (uint32_t)d.w[0];
           break;
         }
         case 0x57: {
           GAS(10);
           NEED(2);
           U256 d = AT(0), cond = AT(1);
-          f->sp -= 2;
+          sp -= 2;
           if (!u256_is_zero(cond)) {
             if (!u256_fits64(d) || d.w[0] >= code_len || !((f->jd[d.w[0] / 8] >> (d.w[0] % 8)) & 1)) HALT(LANES_HALT_INVALID_JUMP);
-            f->pc = (uint32_t)d.w[0];
+            pc = (uint32_t)d.w[0];
           }
           break;
         }
-        case 0x58: { GAS(2); ROOM(1); PUSHV(u256_from64(f->pc - 1)); break; }
+        case 0x58: { GAS(2); ROOM(1); PUSHV(u256_from64(pc - 1)); break; }
         case 0x59: { GAS(2); ROOM(1); PUSHV(u256_from64(f->mem_size)); break; }
-        case 0x5a: { GAS(2); ROOM(1); PUSHV(u256_from64(f->gas)); break; }
+        case 0x5a: { GAS(2); ROOM(1); PUSHV(u256_from64(gas)); break; }
         case 0x5b: { GAS(1); break; }
         case 0x5c: {  // TLOAD
           GAS(100);
@@ -831,7 +852,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           GAS(100);
           NEED(2);
           U256 key = AT(0), v = AT(1);
-          f->sp -= 2;
+          sp -= 2;
           int ti = evm_tslot_idx(c, f->address, key, true);
           CHECK_ABORT;
           if (!evm_journal_push(c, J_TSLOT, (uint32_t)ti)) return;
@@ -843,7 +864,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           GAS(3);
           NEED(3);
           U256 dst = AT(0), src = AT(1), ln = AT(2);
-          f->sp -= 3;
+          sp -= 3;
           if (!u256_fits64(ln) || ln.w[0] > 0xffffffffULL) OOG;
           uint64_t l = ln.w[0];
           GAS(3 * evm_words(l));
@@ -880,7 +901,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           for (uint32_t t = 0; t < n; t++) u256_to_be(AT(2 + t), lg->topics[t]);
           lg->data = data;
           lg->data_len = (uint32_t)l;
-          f->sp -= 2 + n;
+          sp -= 2 + n;
           break;
         }
         case 0xf0: case 0xf5: {  // CREATE, CREATE2
@@ -904,8 +925,8 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           } else {
             GAS(32000);
           }
-          f->sp -= op == 0xf5 ? 4 : 3;
-          uint64_t gl = f->gas - f->gas / 64;
+          sp -= op == 0xf5 ? 4 : 3;
+          uint64_t gl = gas - gas / 64;
           GAS(gl);
           f->rd_len = 0;
           f->ret_off = 0;
@@ -928,13 +949,16 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
             cr.out_len = 0;
             cr.refund = 0;
           } else {
+            SAVE;
             is_new = evm_enter_create(c, d, &cr, salt);
           }
           CHECK_ABORT;
           if (is_new) {
             goto frame_suspend;
           }
+          SAVE;
           evm_apply(c, f, nf->kind, &cr);
+          LOAD;
           CHECK_ABORT;
           break;
         }
@@ -948,7 +972,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           U256 value = has_value ? AT(2) : u256_zero();
           uint32_t k = has_value ? 3 : 2;
           U256 io = AT(k), il = AT(k + 1), oo = AT(k + 2), ol = AT(k + 3);
-          f->sp -= k + 4;
+          sp -= k + 4;
           bool transfers = !u256_is_zero(value);
           if (op == 0xf1 && f->is_static && transfers) HALT(LANES_HALT_STATE_CHANGE_DURING_STATIC);
           MEMARGS(io, il, in_off, in_len);
@@ -965,7 +989,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           EvmAccount* ta = evm_acc(c, to);
           CHECK_ABORT;
           if (op == 0xf1 && transfers && (evm_acc_is_empty(ta) || !(ta->s.flags & OV_EXISTS))) GAS(25000);
-          uint64_t avail = f->gas - f->gas / 64;
+          uint64_t avail = gas - gas / 64;
           uint64_t gl = u256_fits64(gas_req) && gas_req.w[0] < avail ? gas_req.w[0] : avail;
           GAS(gl);
           if (transfers) gl += 2300;
@@ -1000,13 +1024,16 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
             nf->input = f->mem + in_off;
             nf->input_len = (uint32_t)in_len;
             nf->gas_limit = gl;
+            SAVE;
             is_new = evm_enter_call(c, d, &cr, op != 0xf4);
           }
           CHECK_ABORT;
           if (is_new) {
             goto frame_suspend;
           }
+          SAVE;
           evm_apply(c, f, FK_CALL, &cr);
+          LOAD;
           CHECK_ABORT;
           break;
         }
@@ -1014,7 +1041,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           NEED(2);
           MEMARGS(AT(0), AT(1), o, l);
           MEMX(o, l);
-          f->sp -= 2;
+          sp -= 2;
           r.kind = op == 0xf3 ? FR_RETURN : FR_REVERT;
           r.out = f->mem + o;
           r.out_len = l;
@@ -1028,7 +1055,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
           NEED(1);
           uint8_t to[20];
           evm_addr_from_u256(TOP, to);
-          f->sp--;
+          sp--;
           bool cold = evm_is_cold(c, to);
           CHECK_ABORT;
           if (cold) {
@@ -1067,11 +1094,11 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
             uint32_t n = op - 0x5f;
             uint8_t b[32];
             for (uint32_t i = 0; i < n; i++) {
-              uint32_t p = f->pc + i;
+              uint32_t p = pc + i;
               b[i] = p < code_len ? code[p] : 0;
             }
             PUSHV(u256_from_be_n(b, n));
-            f->pc += n;
+            pc += n;
           } else if (op >= 0x80 && op <= 0x8f) {
             GAS(3);
             uint32_t n = op - 0x7f;
@@ -1097,7 +1124,7 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
     continue;
   frame_end : {
     if (c->abort) return;
-    r.gas = f->gas;
+    r.gas = gas;
     r.refund = f->refund;
     uint32_t kind = f->kind;
     evm_leave(c, &r);
@@ -1120,6 +1147,8 @@ LANES_HD static inline void evm_run(EvmCtx* c, EvmResult* fin) {
 #undef CHECK_ABORT
 #undef MEMX
 #undef MEMARGS
+#undef SAVE
+#undef LOAD
 }
 
 // ---------------------------------------------------------------------------------------------
