@@ -119,7 +119,50 @@ pub struct WaveExecutor<B> {
     geometry: Geometry,
     max_rounds: usize,
     stats: Mutex<GpuStats>,
-    out: Mutex<Vec<u64>>,
+    out: BufferPool,
+}
+
+/// Reusable 8-aligned buffers, taken for the length of a call and given back after, so that
+/// no lock is held while the call runs (blocks may execute concurrently, and the host build
+/// waits on rayon, whose threads may pick up another block meanwhile). Keeps at most
+/// [`BufferPool::KEEP`] buffers.
+#[derive(Debug, Default)]
+pub(crate) struct BufferPool(Mutex<Vec<Vec<u64>>>);
+
+/// A buffer taken from a [`BufferPool`]; goes back on drop.
+pub(crate) struct PooledBuffer<'p> {
+    pool: &'p BufferPool,
+    pub(crate) words: Vec<u64>,
+}
+
+impl BufferPool {
+    const KEEP: usize = 4;
+
+    /// A buffer of at least `words` 64-bit words (contents unspecified).
+    pub(crate) fn take(&self, words: usize) -> PooledBuffer<'_> {
+        let mut buf = self
+            .0
+            .lock()
+            .expect("buffer pool lock")
+            .pop()
+            .unwrap_or_default();
+        if buf.len() < words {
+            buf.resize(words, 0);
+        }
+        PooledBuffer {
+            pool: self,
+            words: buf,
+        }
+    }
+}
+
+impl Drop for PooledBuffer<'_> {
+    fn drop(&mut self) {
+        let mut pool = self.pool.0.lock().expect("buffer pool lock");
+        if pool.len() < BufferPool::KEEP {
+            pool.push(std::mem::take(&mut self.words));
+        }
+    }
 }
 
 impl<B: WaveBackend> WaveExecutor<B> {
@@ -130,7 +173,7 @@ impl<B: WaveBackend> WaveExecutor<B> {
             geometry,
             max_rounds: DEFAULT_MAX_ROUNDS,
             stats: Mutex::new(GpuStats::default()),
-            out: Mutex::new(Vec::new()),
+            out: BufferPool::default(),
         }
     }
 
@@ -180,7 +223,7 @@ impl<B: WaveBackend> WaveExecutor<B> {
             .blob_excess_gas_and_price
             .map_or(1, |b| b.blob_gasprice);
         let mut wave = WaveBuf::default();
-        let mut out = self.out.lock().expect("output buffer lock");
+        let mut out = self.out.take(0);
         let mut stale_rounds = 0;
         while run.next < txs.len() {
             if stale_rounds >= self.max_rounds {
@@ -204,12 +247,15 @@ impl<B: WaveBackend> WaveExecutor<B> {
             )?;
             let stride = self.geometry.out_stride;
             let need = (envs.len() * stride).div_ceil(8);
-            if out.len() < need {
-                out.resize(need, 0);
+            if out.words.len() < need {
+                out.words.resize(need, 0);
             }
             // SAFETY: a u64 vector viewed as its bytes.
             let out_bytes = unsafe {
-                std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), envs.len() * stride)
+                std::slice::from_raw_parts_mut(
+                    out.words.as_mut_ptr().cast::<u8>(),
+                    envs.len() * stride,
+                )
             };
             self.backend
                 .run_wave(wave.bytes(), envs.len(), out_bytes, &self.geometry)

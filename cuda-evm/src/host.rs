@@ -2,14 +2,12 @@
 //! compiled as C++ by `build.rs`, one call per transaction on rayon's threads (as the device
 //! runs one thread per transaction).
 
-use std::sync::Mutex;
-
 use rayon::prelude::*;
 
 use crate::{
     GpuError,
     abi::LanesWave,
-    executor::{WaveBackend, WaveExecutor},
+    executor::{BufferPool, WaveBackend, WaveExecutor},
     wave::Geometry,
 };
 
@@ -24,7 +22,7 @@ unsafe extern "C" {
 pub struct HostBackend {
     /// Scratch memory for a whole wave, kept between waves (its contents are undefined on
     /// entry, so it is never cleared).
-    scratch: Mutex<Vec<u64>>,
+    scratch: BufferPool,
 }
 
 /// A base pointer shared by the threads of a wave; each thread touches only its own slot.
@@ -56,15 +54,13 @@ impl WaveBackend for HostBackend {
                 message: "wave or output buffer too small".into(),
             });
         }
-        let mut scratch = self.scratch.lock().expect("scratch lock");
-        let need = (tx_count * geometry.scratch_stride).div_ceil(8);
-        if scratch.len() < need {
-            scratch.resize(need, 0);
-        }
+        let mut scratch = self
+            .scratch
+            .take((tx_count * geometry.scratch_stride).div_ceil(8));
         let wave_ptr = wave.as_ptr().cast::<LanesWave>();
         let wave_base = Base(wave_ptr.cast_mut().cast::<u8>());
         let out_base = Base(out.as_mut_ptr());
-        let scratch_base = Base(scratch.as_mut_ptr().cast::<u8>());
+        let scratch_base = Base(scratch.words.as_mut_ptr().cast::<u8>());
         (0..tx_count as u32).into_par_iter().for_each(move |i| {
             let (wave, out, scratch) = (wave_base, out_base, scratch_base);
             // SAFETY: the wave buffer was built by `build_wave` (8-aligned, offsets inside);

@@ -5,3 +5,4 @@
 mod differential;
 mod nvrtc;
 mod statetest;
+mod workloads;
