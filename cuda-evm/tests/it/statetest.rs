@@ -91,9 +91,17 @@ fn host_build_passes_general_state_tests() {
     );
     assert!(report.failed.is_empty(), "{}", report.summary());
     assert!(report.passed > 20_000, "{}", report.summary());
-    // Most transactions must come from the kernel, not from the CPU fallback.
+    // Most transactions must come from the kernel, not from the CPU fallback. Precompiles
+    // not yet in the kernels run on the CPU by design (counted above); every other reason
+    // must stay rare. The floor on kernel commits only rises.
+    let precompiles = stats
+        .unsupported
+        .get("precompile not in this build")
+        .copied()
+        .unwrap_or(0);
+    assert!(stats.committed >= 16_000, "{stats:?}");
     assert!(
-        stats.committed > 10 * stats.unsupported_total(),
+        (stats.unsupported_total() - precompiles) * 100 <= stats.committed,
         "{stats:?}"
     );
 }
