@@ -35,6 +35,34 @@ pub enum Command {
     ///
     /// Example: `lanes bench --workload mixed --hot-ratio 0.1,0.3,0.6 --txs 10000 --json`.
     Bench(BenchArgs),
+    /// Run ethereum/tests GeneralStateTests (Cancun post-states) and check every case's state
+    /// root and logs hash, like revm's `revme statetest`.
+    ///
+    /// Example: `lanes statetest --executor gpu-host ../shared/ethereum-tests/GeneralStateTests`.
+    Statetest(StatetestArgs),
+}
+
+/// `lanes statetest` flags.
+#[derive(Debug, Args)]
+pub struct StatetestArgs {
+    /// Executor under test.
+    #[arg(long, value_enum, default_value = "gpu-host")]
+    pub executor: StatetestExecutor,
+    /// Also list every skipped case with why.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Test files, or directories searched recursively for `.json` files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Executors `lanes statetest` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatetestExecutor {
+    /// The CUDA kernels' host build (the GPU executor's logic on the CPU).
+    GpuHost,
+    /// revm, sequential (the reference).
+    Cpu,
 }
 
 /// `lanes bench` flags.
@@ -69,6 +97,10 @@ pub enum ExecutorKind {
     CpuParallel,
     /// revm, one transaction after another (the reference).
     Sequential,
+    /// The CUDA EVM on the GPU; fails at start if there is no CUDA driver or device.
+    Gpu,
+    /// `gpu` if a CUDA device is usable, otherwise `cpu-parallel` (the log says why).
+    Auto,
 }
 
 /// Log output format.

@@ -9,8 +9,9 @@ use std::sync::{
 use alloy_primitives::Address;
 use eyre::{WrapErr, eyre};
 use lanes_conflict::{Executor, ParallelExecutor, SequentialExecutor};
+use lanes_cuda_evm::GpuExecutor;
 use lanes_rpc::{EthBackend, RpcConfig, RpcHandle};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::{
     builder::{self, BlockBuilder},
@@ -63,6 +64,25 @@ impl RunningNode {
     }
 }
 
+/// The executor `--executor` asks for. `gpu` without a usable CUDA device is an error that
+/// names what is missing; `auto` falls back to `cpu-parallel` and logs why.
+pub fn select_executor(kind: ExecutorKind, threads: usize) -> eyre::Result<Arc<dyn Executor>> {
+    Ok(match kind {
+        ExecutorKind::Sequential => Arc::new(SequentialExecutor),
+        ExecutorKind::CpuParallel => Arc::new(ParallelExecutor::new(threads)),
+        ExecutorKind::Gpu => {
+            Arc::new(GpuExecutor::new().wrap_err("--executor gpu cannot start the GPU executor")?)
+        }
+        ExecutorKind::Auto => match GpuExecutor::new() {
+            Ok(gpu) => Arc::new(gpu),
+            Err(e) => {
+                warn!(reason = %e, "--executor auto: no usable GPU, falling back to cpu-parallel");
+                Arc::new(ParallelExecutor::new(threads))
+            }
+        },
+    })
+}
+
 /// Starts a node: storage, state, pool, executor, block builder, RPC, in that order.
 pub async fn start_node(config: &NodeConfig) -> eyre::Result<RunningNode> {
     let chain = chain_spec(config)?;
@@ -86,10 +106,7 @@ pub async fn start_node(config: &NodeConfig) -> eyre::Result<RunningNode> {
         }
     }
 
-    let executor: Arc<dyn Executor> = match config.executor {
-        ExecutorKind::Sequential => Arc::new(SequentialExecutor),
-        ExecutorKind::CpuParallel => Arc::new(ParallelExecutor::new(config.executor_threads)),
-    };
+    let executor = select_executor(config.executor, config.executor_threads)?;
     info!(
         executor = executor.name(),
         threads = config.executor_threads,

@@ -6,7 +6,8 @@
 //! - [`builder`]: block production on a fixed interval through an executor of
 //!   `lanes-conflict`;
 //! - [`node`]: the shared core and the JSON-RPC backend;
-//! - [`chain`], [`cli`], [`launch`]: chain specs, configuration and start-up.
+//! - [`chain`], [`cli`], [`launch`]: chain specs, configuration and start-up;
+//! - [`statetest`]: `lanes statetest`, the GeneralStateTests runner of `lanes-cuda-evm`.
 //!
 //! The crate has no feature flags.
 
@@ -18,6 +19,7 @@ pub mod launch;
 pub mod node;
 pub mod pool;
 pub mod state;
+pub mod statetest;
 pub mod storage;
 pub mod trie;
 pub mod validate;

@@ -6,7 +6,7 @@ use clap::Parser;
 use lanes_sequencer::{
     bench,
     cli::{Cli, Command, LogFormat},
-    launch,
+    launch, statetest,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -43,5 +43,9 @@ fn main() -> eyre::Result<()> {
             runtime.block_on(launch::run_node(config))
         }
         Command::Bench(args) => bench::run(&args),
+        Command::Statetest(args) => {
+            init_tracing(LogFormat::Text);
+            statetest::run(&args)
+        }
     }
 }
