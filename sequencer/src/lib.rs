@@ -6,7 +6,8 @@
 //! - [`builder`]: block production on a fixed interval through an executor of
 //!   `lanes-conflict`;
 //! - [`node`]: the shared core and the JSON-RPC backend;
-//! - [`chain`], [`cli`], [`launch`]: chain specs, configuration and start-up.
+//! - [`chain`], [`cli`], [`launch`]: chain specs, configuration and start-up;
+//! - [`l1`]: settlement on Ethereum (batcher, derivation, dev L1, `lanes_` RPC).
 //!
 //! The crate has no feature flags.
 
@@ -14,6 +15,7 @@ pub mod bench;
 pub mod builder;
 pub mod chain;
 pub mod cli;
+pub mod l1;
 pub mod launch;
 pub mod node;
 pub mod pool;

@@ -4,3 +4,4 @@
 mod harness;
 mod node;
 mod schema;
+mod settlement;
