@@ -5,7 +5,7 @@
 // passes it with --l1-rpc; the dev sequencer deploys Rollup and Bridge there itself.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -92,6 +92,11 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
   }
   console.log(`# calldata DA: ${lastBatch.index} batches, ${txs} L2 txs, ${bytes} bytes (${(bytes / txs).toFixed(1)} B/tx), ${gas} L1 gas (${(gas / txs).toFixed(0)} gas/tx)`);
   assert.equal(txs, TXS + 1);
+  if (process.env.LANES_E2E_DUMP_BATCH) {
+    // For measuring compression offline: the commit calldata of batch 1.
+    const tx = await l1.getTransaction({ hash: (await seq.rpc('lanes_batchStatus', [1])).l1Tx });
+    writeFileSync(process.env.LANES_E2E_DUMP_BATCH, tx.input);
+  }
 
   // Claim the withdrawal on L1 with the node's proof.
   const proof = await seq.rpc('lanes_getWithdrawalProof', ['0x0']);
@@ -99,6 +104,9 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
   const bridgeAbi = artifact('Bridge').abi;
   const l1Wallet = createWalletClient({ account: mnemonicToAccount(MNEMONIC, { addressIndex: 3 }), chain: l1Chain, transport: http(anvil.url) });
   const w = { id: BigInt(proof.withdrawal.id), from: proof.withdrawal.from, to: proof.withdrawal.to, amount: BigInt(proof.withdrawal.amount) };
+  // The dev chain's prefunded L2 accounts are not backed by L1 deposits (and the node does not
+  // carry deposits to L2 yet), so the Bridge starts empty: give it the ETH that backs L2.
+  await rpc(anvil.url, 'anvil_setBalance', [config.bridge, '0x' + parseEther('100').toString(16)]);
   const before = await l1.getBalance({ address: l1Recipient });
   const claim = await l1Wallet.writeContract({ address: config.bridge, abi: bridgeAbi, functionName: 'claimWithdrawal', args: [BigInt(proof.batchIndex), w, BigInt(proof.leafIndex), proof.proof] });
   assert.equal((await l1.waitForTransactionReceipt({ hash: claim })).status, 'success');

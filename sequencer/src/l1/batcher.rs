@@ -27,7 +27,7 @@ use alloy_primitives::{B256, Bytes, U256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
 use eyre::eyre;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use super::{
     L1Settings, Settlement,
@@ -351,9 +351,6 @@ impl Batcher {
     }
 
     async fn post(&mut self, record: &BatchRecord) -> eyre::Result<()> {
-        if self.s.da == DaKind::Blob {
-            debug!("blob DA is not implemented in the batcher yet; posting calldata");
-        }
         let input = IRollup::commitBatchCall {
             h: BatchHeader::from(&record.header),
             data: record.data.clone(),

@@ -168,6 +168,11 @@ pub async fn start(
     builder: Option<BlockBuilder>,
 ) -> eyre::Result<L1Handle> {
     let dev = node.chain().dev;
+    if settings.da == DaKind::Blob {
+        return Err(eyre!(
+            "--da blob is not supported yet: this node posts and derives calldata batches only (use --da calldata)"
+        ));
+    }
     let anvil = match &settings.rpc {
         Some(_) => None,
         None => {
