@@ -5,7 +5,7 @@
 // passes it with --l1-rpc; the dev sequencer deploys Rollup and Bridge there itself.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -118,6 +118,7 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
   const seqHead = await l2.getBlock({ blockTag: 'latest' });
   const seqDatadir = seq.datadir;
   await seq.kill9();
+  t.after(() => rmSync(seqDatadir, { recursive: true, force: true }));
   const follower = await startNode({ name: 'settlement-follower', args: ['--follow', '--l1-rpc', anvil.url, '--rollup', config.rollup, '--l1.confirmations', '0'] });
   t.after(() => follower.stop());
   await waitFor(async () => {
@@ -157,4 +158,31 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
     const b = await rpc(follower.url, 'eth_getBlockByNumber', [`0x${seqHead2.number.toString(16)}`, false]);
     return b && b.hash === seqHead2.hash;
   }, { timeoutMs: 60_000, intervalMs: 500, what: 'follower derived the re-posted batch' });
+});
+
+test('settlement: `lanes node --dev` starts its own L1 and keeps it across a restart', { skip: REFERENCE === 'anvil' && 'needs the lanes node', timeout: 120_000 }, async (t) => {
+  const node = await startNode({ name: 'settlement-dev-l1', args: ['--with-dev-l1', '--batch.max-age', '1s', '--block-time', '100ms'] });
+  t.after(() => node.stop());
+  const config = await node.rpc('lanes_rollupConfig');
+  assert.equal(config.l1ChainId, 31337);
+  assert.match(config.l1Rpc, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const sender = devAccount(1);
+  const raw = await sender.signTransaction({ chainId: lanesDev.id, type: 'eip1559', nonce: 0, to: devAccount(2).address, value: 1n, gas: 21000n, maxFeePerGas: parseGwei('20'), maxPriorityFeePerGas: parseGwei('1') });
+  await node.rpc('eth_sendRawTransaction', [raw]);
+  await waitFor(async () => (await node.rpc('lanes_rollupConfig')).lastFinalizedBatch >= 1, { timeoutMs: 60_000, intervalMs: 300, what: 'batch 1 finalized on the dev L1' });
+  const batch = await node.rpc('lanes_batchStatus', [1]);
+  assert.equal(batch.state, 'finalized');
+  assert.equal(batch.txCount, 1);
+  // A clean stop dumps anvil's state; the restarted node finds the same contracts and batch.
+  const datadir = node.datadir;
+  await node.stop({ keepDatadir: true });
+  const again = await startNode({ name: 'settlement-dev-l1-restart', datadir, args: ['--with-dev-l1', '--batch.max-age', '1s'] });
+  t.after(async () => {
+    await again.stop();
+    rmSync(datadir, { recursive: true, force: true });
+  });
+  const config2 = await again.rpc('lanes_rollupConfig');
+  assert.equal(config2.rollup, config.rollup);
+  await waitFor(async () => (await again.rpc('lanes_rollupConfig')).lastFinalizedBatch >= 1, { timeoutMs: 30_000, intervalMs: 300, what: 'restarted node sees batch 1' });
+  assert.equal((await again.rpc('lanes_batchStatus', [1])).batchHash, batch.batchHash);
 });
