@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | 0 | 1 | version, `1` |
 //! | 1 | 1 | compression, `1` = zstd (the only one) |
-//! | 2 | .. | zstd frame of the RLP list of blocks |
+//! | 2 | .. | zstd frame (with content checksum) of the RLP list of blocks |
 //!
 //! Each block is the RLP list `[number, timestamp, [tx (EIP-2718 bytes)..]]`. Everything else
 //! in a header follows from the parent and the execution (parent hash, base fee, prevrandao =
@@ -137,7 +137,11 @@ pub enum BatchDecodeError {
 pub fn encode(blocks: &[BatchBlock]) -> std::io::Result<Vec<u8>> {
     let mut rlp = Vec::with_capacity(rlp_len(blocks));
     alloy_rlp::encode_list::<BatchBlock, BatchBlock>(blocks, &mut rlp);
-    let compressed = zstd::bulk::compress(&rlp, ZSTD_LEVEL)?;
+    // The frame carries its content checksum, so a flipped byte fails decompression instead
+    // of decoding to different blocks.
+    let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
+    compressor.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))?;
+    let compressed = compressor.compress(&rlp)?;
     let mut out = Vec::with_capacity(compressed.len() + 2);
     out.push(VERSION);
     out.push(COMPRESSION_ZSTD);
