@@ -11,6 +11,8 @@ pub mod anvil;
 pub mod batch;
 pub mod batcher;
 pub mod client;
+// `sol!` generates a constructor with one argument per struct field (nine for BatchHeader).
+#[allow(clippy::too_many_arguments)]
 pub mod contracts;
 pub mod deploy;
 pub mod derive;
