@@ -48,7 +48,7 @@ pub use error::{
     EXECUTION_REVERTED_CODE, LIMIT_EXCEEDED_CODE, Result, RpcError, TX_SYNC_TIMEOUT_CODE,
 };
 pub use jsonrpsee::RpcModule;
-pub use server::{REQUESTS_METRIC, RpcHandle, start};
+pub use server::{REQUESTS_METRIC, RpcHandle, start, start_with};
 
 use crate::{
     api::{

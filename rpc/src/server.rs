@@ -76,7 +76,20 @@ impl Drop for RpcHandle {
 /// Must be called within a tokio runtime; the server runs on it until the handle is stopped or
 /// dropped.
 pub async fn start(config: RpcConfig, backend: Arc<dyn EthBackend>) -> Result<RpcHandle> {
-    let (module, state) = build_module(backend, &config.eth);
+    start_with(config, backend, jsonrpsee::Methods::new()).await
+}
+
+/// Like [`start`], with more methods served next to the standard ones (the node's `lanes_`
+/// namespace). A name that clashes with a standard method is an error.
+pub async fn start_with(
+    config: RpcConfig,
+    backend: Arc<dyn EthBackend>,
+    extra: jsonrpsee::Methods,
+) -> Result<RpcHandle> {
+    let (mut module, state) = build_module(backend, &config.eth);
+    module
+        .merge(extra)
+        .map_err(|e| RpcError::Internal(format!("extra JSON-RPC methods: {e}")))?;
     let known_methods: Arc<HashSet<&'static str>> = Arc::new(module.method_names().collect());
 
     let server_config = ServerConfig::builder()

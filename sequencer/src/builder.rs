@@ -48,6 +48,44 @@ pub enum BuildError {
     Exec(#[from] lanes_conflict::ExecError),
 }
 
+/// Why a block from elsewhere could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Storage or execution failed.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The block does not follow the head.
+    #[error("block {number} does not follow the head {head}")]
+    NotNext {
+        /// The block's number.
+        number: u64,
+        /// The head.
+        head: u64,
+    },
+    /// The timestamp goes backwards.
+    #[error("block {number} has timestamp {timestamp}, before its parent's {parent}")]
+    Timestamp {
+        /// The block's number.
+        number: u64,
+        /// Its timestamp.
+        timestamp: u64,
+        /// The parent's.
+        parent: u64,
+    },
+    /// A transaction could not be included.
+    #[error("block {number}: transaction {index} ({hash}) cannot be included: {reason}")]
+    Skipped {
+        /// The block's number.
+        number: u64,
+        /// Index in the block.
+        index: usize,
+        /// Its hash.
+        hash: B256,
+        /// Why.
+        reason: String,
+    },
+}
+
 /// The single writer of the chain.
 pub struct BlockBuilder {
     node: Arc<Node>,
@@ -169,6 +207,76 @@ impl BlockBuilder {
             return Ok(None);
         }
         let block = self.seal(&ctx, &parent, candidates, &mut execution);
+        let new_block = self.commit(block, &execution, &invalid)?;
+        log_block(&new_block, base_fee, started, exec_elapsed, &self.node);
+        Ok(Some(new_block))
+    }
+
+    /// Re-executes a block received from elsewhere (derivation from L1): the given
+    /// transactions, in order, on top of the head, with the context the sequencer used. Every
+    /// transaction must be included; otherwise nothing is written and the error says which
+    /// transaction failed.
+    pub fn import_block(
+        &mut self,
+        number: u64,
+        timestamp: u64,
+        transactions: Vec<Recovered<TxEnvelope>>,
+    ) -> Result<Arc<NewBlock>, ImportError> {
+        let started = Instant::now();
+        let parent = self.node.head();
+        if number != parent.number + 1 {
+            return Err(ImportError::NotNext {
+                number,
+                head: parent.number,
+            });
+        }
+        if timestamp < parent.timestamp {
+            return Err(ImportError::Timestamp {
+                number,
+                timestamp,
+                parent: parent.timestamp,
+            });
+        }
+        let base_fee = Node::next_base_fee_of(&parent);
+        let ctx = BlockContext {
+            number,
+            timestamp,
+            beneficiary: self.coinbase,
+            gas_limit: self.node.chain().gas_limit,
+            base_fee,
+            prevrandao: keccak256(parent.hash()),
+            chain_id: self.node.chain().chain_id,
+        };
+        let exec_started = Instant::now();
+        let mut execution = {
+            let reader = self.node.store().reader().map_err(BuildError::from)?;
+            let state = StateAt::new(&reader, parent.number, parent.number);
+            self.executor
+                .execute_block(&ctx, &transactions, &state)
+                .map_err(BuildError::from)?
+        };
+        let exec_elapsed = exec_started.elapsed();
+        if let Some(skip) = execution.skipped.first() {
+            return Err(ImportError::Skipped {
+                number,
+                index: skip.index,
+                hash: *transactions[skip.index].tx_hash(),
+                reason: format!("{:?}", skip.reason),
+            });
+        }
+        let block = self.seal(&ctx, &parent, transactions, &mut execution);
+        let new_block = self.commit(block, &execution, &[])?;
+        log_block(&new_block, base_fee, started, exec_elapsed, &self.node);
+        Ok(new_block)
+    }
+
+    /// Writes a sealed block durably, updates the pool, and announces the block.
+    fn commit(
+        &mut self,
+        block: NewBlock,
+        execution: &BlockExecution,
+        invalid: &[B256],
+    ) -> Result<Arc<NewBlock>, BuildError> {
         let new_block = Arc::new(block);
         self.node.store().write_block(&BlockWrite {
             header: &new_block.block.header,
@@ -191,34 +299,14 @@ impl BlockBuilder {
                 (*a, s)
             })
             .collect();
-        let dropped = self.node.pool().on_block(&changed, &invalid);
+        self.node.pool().on_block(&changed, invalid);
         self.node.on_new_block(new_block.clone());
+        Ok(new_block)
+    }
 
-        let elapsed = started.elapsed();
-        let header = &new_block.block.header;
-        let txs = new_block.block.transactions.len();
-        metrics::counter!("lanes_blocks_total").increment(1);
-        metrics::counter!("lanes_transactions_included_total").increment(txs as u64);
-        metrics::histogram!("lanes_block_build_seconds").record(elapsed.as_secs_f64());
-        metrics::histogram!("lanes_block_execution_seconds").record(exec_elapsed.as_secs_f64());
-        metrics::gauge!("lanes_gas_per_second")
-            .set(header.gas_used as f64 / exec_elapsed.as_secs_f64().max(1e-9));
-        metrics::gauge!("lanes_head_block").set(header.number as f64);
-        let (pending, queued) = self.node.pool().status();
-        metrics::gauge!("lanes_txpool_pending").set(pending as f64);
-        metrics::gauge!("lanes_txpool_queued").set(queued as f64);
-        info!(
-            number = header.number,
-            hash = %header.hash(),
-            txs,
-            gas_used = header.gas_used,
-            base_fee,
-            dropped,
-            exec_ms = exec_elapsed.as_secs_f64() * 1e3,
-            build_ms = elapsed.as_secs_f64() * 1e3,
-            "block committed"
-        );
-        Ok(Some(new_block))
+    /// The node this builder writes to.
+    pub fn node(&self) -> &Arc<Node> {
+        &self.node
     }
 
     fn seal(
@@ -280,6 +368,38 @@ impl BlockBuilder {
             receipts,
         }
     }
+}
+
+fn log_block(
+    new_block: &NewBlock,
+    base_fee: u64,
+    started: Instant,
+    exec_elapsed: Duration,
+    node: &Node,
+) {
+    let elapsed = started.elapsed();
+    let header = &new_block.block.header;
+    let txs = new_block.block.transactions.len();
+    metrics::counter!("lanes_blocks_total").increment(1);
+    metrics::counter!("lanes_transactions_included_total").increment(txs as u64);
+    metrics::histogram!("lanes_block_build_seconds").record(elapsed.as_secs_f64());
+    metrics::histogram!("lanes_block_execution_seconds").record(exec_elapsed.as_secs_f64());
+    metrics::gauge!("lanes_gas_per_second")
+        .set(header.gas_used as f64 / exec_elapsed.as_secs_f64().max(1e-9));
+    metrics::gauge!("lanes_head_block").set(header.number as f64);
+    let (pending, queued) = node.pool().status();
+    metrics::gauge!("lanes_txpool_pending").set(pending as f64);
+    metrics::gauge!("lanes_txpool_queued").set(queued as f64);
+    info!(
+        number = header.number,
+        hash = %header.hash(),
+        txs,
+        gas_used = header.gas_used,
+        base_fee,
+        exec_ms = exec_elapsed.as_secs_f64() * 1e3,
+        build_ms = elapsed.as_secs_f64() * 1e3,
+        "block committed"
+    );
 }
 
 /// Runs the builder on its own thread; logs and flags a fatal error.

@@ -108,6 +108,14 @@ impl ChainSpec {
             ..Default::default()
         };
         genesis.config.chain_id = chain_id;
+        // The L2Withdrawals system contract (settlement), at its fixed address.
+        genesis.alloc.insert(
+            crate::l1::contracts::L2_WITHDRAWALS,
+            GenesisAccount {
+                code: Some(crate::l1::deploy::l2_withdrawals_code()),
+                ..Default::default()
+            },
+        );
         for address in &accounts {
             genesis.alloc.insert(
                 *address,

@@ -195,6 +195,60 @@ pub struct NodeArgs {
     /// Log format [default: text]. Verbosity follows `RUST_LOG` (default `info`).
     #[arg(long = "log.format", env = "LANES_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+
+    /// Run without settlement: no L1, no batches (the single-node behaviour).
+    #[arg(long = "no-l1", env = "LANES_NO_L1", conflicts_with_all = ["l1_rpc", "follow"])]
+    pub no_l1: bool,
+
+    /// L1 JSON-RPC URL. Without it, `--dev` starts the pinned anvil as its L1.
+    #[arg(long = "l1-rpc", env = "LANES_L1_RPC", value_name = "URL")]
+    pub l1_rpc: Option<String>,
+
+    /// Address of the Rollup contract on L1 (deployed automatically in dev mode).
+    #[arg(long, env = "LANES_ROLLUP", value_name = "ADDRESS")]
+    pub rollup: Option<alloy_primitives::Address>,
+
+    /// Address of the Bridge contract on L1 [default: read from the Rollup].
+    #[arg(long, env = "LANES_BRIDGE", value_name = "ADDRESS")]
+    pub bridge: Option<alloy_primitives::Address>,
+
+    /// File holding the sequencer's L1 private key (hex). Dev mode uses dev account 9.
+    #[arg(long = "l1-key-file", env = "LANES_L1_KEY_FILE", value_name = "FILE")]
+    pub l1_key_file: Option<PathBuf>,
+
+    /// Follow L1: rebuild the chain from the Rollup's batches; read-only JSON-RPC.
+    /// Needs --l1-rpc and --rollup.
+    #[arg(long, env = "LANES_FOLLOW", requires_all = ["l1_rpc", "rollup"])]
+    pub follow: bool,
+
+    /// How batches reach L1 [default: calldata].
+    #[arg(long, env = "LANES_DA", value_enum)]
+    pub da: Option<crate::l1::store::DaKind>,
+
+    /// Close a batch at this many bytes of uncompressed block RLP [default: 120000].
+    #[arg(
+        long = "batch.max-bytes",
+        env = "LANES_BATCH_MAX_BYTES",
+        value_name = "BYTES"
+    )]
+    pub batch_max_bytes: Option<usize>,
+
+    /// Close a batch when its oldest block is this old, e.g. `2s` [default: 2s].
+    #[arg(long = "batch.max-age", env = "LANES_BATCH_MAX_AGE", value_name = "DURATION", value_parser = parse_duration)]
+    pub batch_max_age: Option<Duration>,
+
+    /// L1 blocks a commit must be buried under before the dev node finalizes it or a
+    /// follower derives it [default: 1].
+    #[arg(
+        long = "l1.confirmations",
+        env = "LANES_L1_CONFIRMATIONS",
+        value_name = "N"
+    )]
+    pub l1_confirmations: Option<u64>,
+
+    /// The anvil binary for the dev L1 [default: $LANES_ANVIL, node_modules, PATH].
+    #[arg(long = "l1.anvil", env = "LANES_ANVIL", value_name = "FILE")]
+    pub anvil: Option<PathBuf>,
 }
 
 /// Parses `250ms`, `2s`, `1.5s` or a bare number of milliseconds.
@@ -308,6 +362,8 @@ pub struct NodeConfig {
     pub txpool_max_total: usize,
     /// Log format.
     pub log_format: LogFormat,
+    /// Settlement (`None`: no L1).
+    pub l1: Option<crate::l1::L1Settings>,
 }
 
 impl NodeArgs {
@@ -355,6 +411,23 @@ impl NodeArgs {
                 base.join("lanes").join(leaf)
             }
         };
+        let l1 = if self.no_l1 || (!dev && self.l1_rpc.is_none()) {
+            None
+        } else {
+            Some(crate::l1::L1Settings {
+                rpc: self.l1_rpc.clone(),
+                rollup: self.rollup,
+                bridge: self.bridge,
+                key_file: self.l1_key_file.clone(),
+                follow: self.follow,
+                da: self.da.unwrap_or_default(),
+                batch_max_bytes: self.batch_max_bytes.unwrap_or(120_000).max(1),
+                batch_max_age: self.batch_max_age.unwrap_or(Duration::from_secs(2)),
+                confirmations: self.l1_confirmations.unwrap_or(1),
+                anvil_bin: self.anvil.clone(),
+                poll: Duration::from_millis(500),
+            })
+        };
         let addr = self
             .http_addr
             .or(file.http.addr)
@@ -384,6 +457,7 @@ impl NodeArgs {
                 .or(file.txpool.max_total)
                 .unwrap_or(100_000),
             log_format: self.log_format.or(file.log.format).unwrap_or_default(),
+            l1,
         })
     }
 }

@@ -39,9 +39,11 @@ pub struct RunningNode {
     pub node: Arc<Node>,
     /// The JSON-RPC server.
     pub rpc: RpcHandle,
+    /// Settlement (batcher or follower), if on.
+    pub l1: Option<crate::l1::L1Handle>,
     stop: Arc<AtomicBool>,
     failed: Arc<AtomicBool>,
-    builder: std::thread::JoinHandle<()>,
+    builder: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RunningNode {
@@ -54,8 +56,12 @@ impl RunningNode {
     pub async fn shutdown(self) -> eyre::Result<()> {
         self.rpc.stop();
         self.stop.store(true, Ordering::SeqCst);
-        let builder = self.builder;
-        let _ = tokio::task::spawn_blocking(move || builder.join()).await;
+        if let Some(builder) = self.builder {
+            let _ = tokio::task::spawn_blocking(move || builder.join()).await;
+        }
+        if let Some(l1) = self.l1 {
+            let _ = tokio::task::spawn_blocking(move || l1.shutdown()).await;
+        }
         self.rpc.stopped().await;
         if self.failed.load(Ordering::SeqCst) {
             return Err(eyre!("block production failed; see the log above"));
@@ -122,18 +128,45 @@ pub async fn start_node(config: &NodeConfig) -> eyre::Result<RunningNode> {
         config.block_time,
         Address::ZERO,
     );
-    let builder = builder::spawn(builder, stop.clone(), failed.clone())?;
+    let following = config.l1.as_ref().is_some_and(|l| l.follow);
+    let (builder, l1) = match &config.l1 {
+        None => (
+            Some(builder::spawn(builder, stop.clone(), failed.clone())?),
+            None,
+        ),
+        Some(settings) if following => {
+            let l1 =
+                crate::l1::start(settings, &config.datadir, node.clone(), Some(builder)).await?;
+            (None, Some(l1))
+        }
+        Some(settings) => {
+            let l1 = crate::l1::start(settings, &config.datadir, node.clone(), None).await?;
+            (
+                Some(builder::spawn(builder, stop.clone(), failed.clone())?),
+                Some(l1),
+            )
+        }
+    };
 
     let rpc_config = RpcConfig {
         addr: config.http,
         ..Default::default()
     };
     let backend: Arc<dyn EthBackend> = node.clone();
-    let rpc = match lanes_rpc::start(rpc_config, backend).await {
+    let extra: jsonrpsee::Methods = match &l1 {
+        Some(l1) => crate::l1::rpc::module(l1.settlement.clone()).into(),
+        None => jsonrpsee::Methods::new(),
+    };
+    let rpc = match lanes_rpc::start_with(rpc_config, backend, extra).await {
         Ok(rpc) => rpc,
         Err(e) => {
             stop.store(true, Ordering::SeqCst);
-            let _ = builder.join();
+            if let Some(builder) = builder {
+                let _ = builder.join();
+            }
+            if let Some(l1) = l1 {
+                l1.shutdown();
+            }
             return Err(eyre!("cannot start JSON-RPC on {}: {e}", config.http));
         }
     };
@@ -141,6 +174,7 @@ pub async fn start_node(config: &NodeConfig) -> eyre::Result<RunningNode> {
     Ok(RunningNode {
         node,
         rpc,
+        l1,
         stop,
         failed,
         builder,

@@ -8,6 +8,7 @@
 //! - [`node`]: the shared core and the JSON-RPC backend;
 //! - [`chain`], [`cli`], [`launch`]: chain specs, configuration and start-up;
 //! - [`statetest`]: `lanes statetest`, the GeneralStateTests runner of `lanes-cuda-evm`.
+//! - [`l1`]: settlement on Ethereum (batcher, derivation, dev L1, `lanes_` RPC).
 //!
 //! The crate has no feature flags.
 
@@ -15,6 +16,7 @@ pub mod bench;
 pub mod builder;
 pub mod chain;
 pub mod cli;
+pub mod l1;
 pub mod launch;
 pub mod node;
 pub mod pool;

@@ -80,6 +80,8 @@ pub struct Node {
     pending: broadcast::Sender<B256>,
     /// How many blocks back historical state queries may reach.
     history_blocks: u64,
+    /// A follower takes no transactions (it derives blocks from L1).
+    read_only: std::sync::atomic::AtomicBool,
 }
 
 fn internal(e: impl std::fmt::Display) -> BackendError {
@@ -159,8 +161,15 @@ impl Node {
             blocks,
             pending,
             history_blocks: 100_000,
+            read_only: std::sync::atomic::AtomicBool::new(false),
         };
         Ok((Arc::new(node), tries))
+    }
+
+    /// Makes the node refuse transactions (a follower derives its blocks from L1).
+    pub fn set_read_only(&self, read_only: bool) {
+        self.read_only
+            .store(read_only, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The chain.
@@ -450,6 +459,14 @@ impl EthBackend for Node {
 
     fn send_raw_transaction(&self, raw: Bytes) -> Result<B256, BackendError> {
         metrics::counter!("lanes_txpool_received_total").increment(1);
+        if self.read_only.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(BackendError::Rejected {
+                code: -32000,
+                message:
+                    "this node follows L1 and is read-only: send transactions to the sequencer"
+                        .into(),
+            });
+        }
         let ctx = ValidationContext {
             chain_id: self.chain.chain_id,
             block_gas_limit: self.chain.gas_limit,

@@ -14,6 +14,8 @@
 //! | `Bytecodes` | code hash | raw code |
 //! | `AccountChangeSets` | number ‖ address | account before the block (empty: absent) |
 //! | `StorageChangeSets` | number ‖ address ‖ slot | value before the block |
+//! | `L1Batches` | batch index (8, BE) | batch record (JSON, see `crate::l1::store`) |
+//! | `L1Meta` | name | settlement state: contract addresses, follower cursor |
 //!
 //! A block, its receipts, its indices and its state changes are written in one write
 //! transaction, committed durably before anyone is told about the block. The Ethereum state
@@ -87,8 +89,13 @@ pub mod tables {
     /// number ‖ address ‖ slot -> previous value.
     pub const STORAGE_CHANGE_SETS: &str = "StorageChangeSets";
 
+    /// batch index -> batch record (settlement).
+    pub const L1_BATCHES: &str = "L1Batches";
+    /// name -> settlement state.
+    pub const L1_META: &str = "L1Meta";
+
     /// Every table.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 14] = [
         META,
         CANONICAL_HEADERS,
         HEADER_NUMBERS,
@@ -101,6 +108,8 @@ pub mod tables {
         BYTECODES,
         ACCOUNT_CHANGE_SETS,
         STORAGE_CHANGE_SETS,
+        L1_BATCHES,
+        L1_META,
     ];
 }
 
@@ -254,6 +263,42 @@ impl Store {
         )?;
         txn.commit()?;
         Ok(())
+    }
+
+    /// Writes (or with `None` deletes) entries of a settlement table in one durable
+    /// transaction. Only for [`tables::L1_BATCHES`] and [`tables::L1_META`].
+    pub fn put_aux(
+        &self,
+        table: &'static str,
+        entries: &[(&[u8], Option<&[u8]>)],
+    ) -> StorageResult<()> {
+        let txn = self.db.begin_rw_txn()?;
+        let t = txn.open_table(Some(table))?;
+        for (key, value) in entries {
+            match value {
+                Some(v) => txn.put(&t, key, v, WriteFlags::empty())?,
+                None => {
+                    txn.del(&t, key, None)?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// One entry of a settlement table.
+    pub fn get_aux(&self, table: &'static str, key: &[u8]) -> StorageResult<Option<Vec<u8>>> {
+        let txn = self.db.begin_ro_txn()?;
+        let t = txn.open_table(Some(table))?;
+        Ok(txn.get::<Vec<u8>>(&t, key)?)
+    }
+
+    /// The entry with the greatest key of a settlement table.
+    pub fn last_aux(&self, table: &'static str) -> StorageResult<Option<(Vec<u8>, Vec<u8>)>> {
+        let txn = self.db.begin_ro_txn()?;
+        let t = txn.open_table(Some(table))?;
+        let mut cursor = txn.cursor(&t)?;
+        Ok(cursor.last::<Vec<u8>, Vec<u8>>()?)
     }
 
     /// Writes one block durably, in one transaction.

@@ -70,7 +70,8 @@ class LanesNode:
             if not binary.exists():
                 raise RuntimeError(f"lanes binary not found at {binary}: build it with "
                                    "`cargo build --release -p lanes-sequencer` or point LANES_BIN at it")
-            args = [str(binary), "node", "--dev", "--datadir", self.datadir,
+            # Settlement (the dev L1) is covered by the settlement suite; these tests need none.
+            args = [str(binary), "node", "--dev", "--no-l1", "--datadir", self.datadir,
                     "--http.addr", "127.0.0.1", "--http.port", str(self.port)]
         # The node reads LANES_* settings from the environment; a shell's exports must not leak in.
         env = {k: v for k, v in os.environ.items() if not k.startswith("LANES_")}

@@ -222,7 +222,12 @@ function spawnNode(port, datadir, extraArgs) {
     );
   }
   const args = ['node', '--dev', '--datadir', datadir, '--http.addr', '127.0.0.1', '--http.port', String(port)];
-  return spawn(bin, [...args, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: nodeEnv() });
+  // Settlement needs an L1; only tests that pass `--l1-rpc` (or `--follow`) get one. The others
+  // run without, as they did before settlement existed.
+  const wantsL1 = extraArgs.some((a) => a === '--l1-rpc' || a === '--follow' || a === '--with-dev-l1');
+  if (!wantsL1) args.push('--no-l1');
+  const passed = extraArgs.filter((a) => a !== '--with-dev-l1');
+  return spawn(bin, [...args, ...passed], { stdio: ['ignore', 'pipe', 'pipe'], env: nodeEnv() });
 }
 
 async function waitReady(node, started) {

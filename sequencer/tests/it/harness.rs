@@ -46,6 +46,7 @@ pub(crate) fn config(datadir: &Path, block_time_ms: u64) -> NodeConfig {
         txpool_max_per_sender: 4096,
         txpool_max_total: 100_000,
         log_format: LogFormat::Text,
+        l1: None,
     }
 }
 

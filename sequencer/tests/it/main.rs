@@ -5,3 +5,4 @@ mod executor_select;
 mod harness;
 mod node;
 mod schema;
+mod settlement;

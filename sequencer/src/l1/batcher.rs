@@ -1,0 +1,440 @@
+//! The batcher: closes batches of committed L2 blocks, posts them to the `Rollup`, and keeps
+//! L1 in step with what it built.
+//!
+//! Every poll it reconciles, one L1 transaction at a time:
+//! 1. a transaction in flight: done when it has a receipt; replaced with 25% higher fees when
+//!    it has not landed after [`RESUBMIT_AFTER`];
+//! 2. L1 behind the local batches (an L1 reorg dropped a commit, or the dev L1 restarted from
+//!    an older dump): re-post the next batch from its stored data;
+//! 3. L1 holding a batch whose hash differs from the local one: `revertBatches` from there;
+//! 4. dev: `finalizeBatchUnproven` for committed batches buried `confirmations` deep;
+//! 5. otherwise close a new batch when the blocks after the last one reach
+//!    `--batch.max-bytes` of RLP or their oldest block is `--batch.max-age` old.
+//!
+//! The batches (data included) and the transaction in flight are in MDBX, so a restart
+//! continues where it stopped.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{B256, Bytes, U256, keccak256};
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::SolCall;
+use eyre::eyre;
+use tracing::{info, warn};
+
+use super::{
+    L1Settings, Settlement,
+    batch::{self, BatchBlock},
+    client::{L1Error, sign_eip1559},
+    contracts::{BatchHeader, IL2Withdrawals, IRollup, L2_WITHDRAWALS, merkle_root},
+    store::{
+        Action, BatchRecord, DaKind, Inflight, L1Store, Landed, StoredHeader, WithdrawalRecord,
+    },
+};
+use crate::builder::unix_now;
+
+/// A transaction not mined after this long is replaced with higher fees.
+pub const RESUBMIT_AFTER: Duration = Duration::from_secs(6);
+
+/// Starts the batcher thread.
+pub fn spawn(
+    s: Arc<Settlement>,
+    signer: PrivateKeySigner,
+    dev: bool,
+    settings: L1Settings,
+    stop: Arc<AtomicBool>,
+) -> eyre::Result<std::thread::JoinHandle<()>> {
+    super::spawn_worker("batcher", move || async move {
+        let mut batcher = Batcher {
+            s,
+            signer,
+            dev,
+            settings,
+        };
+        let mut last_error = String::new();
+        while !stop.load(Ordering::Relaxed) {
+            match batcher.tick().await {
+                Ok(()) => last_error.clear(),
+                Err(e) => {
+                    let msg = format!("{e:#}");
+                    if msg != last_error {
+                        warn!(error = %msg, "batcher: will retry");
+                        last_error = msg;
+                    }
+                }
+            }
+            tokio::time::sleep(batcher.settings.poll).await;
+        }
+        info!("batcher stopped");
+    })
+}
+
+/// The batcher's state between polls (everything else is in MDBX).
+#[derive(Debug)]
+pub struct Batcher {
+    s: Arc<Settlement>,
+    signer: PrivateKeySigner,
+    dev: bool,
+    settings: L1Settings,
+}
+
+/// Reads blocks `first..=last` of the node as batch blocks, with their withdrawals.
+pub fn collect_blocks(
+    node: &crate::node::Node,
+    first: u64,
+    last: u64,
+    max_bytes: usize,
+) -> eyre::Result<(Vec<BatchBlock>, Vec<WithdrawalRecord>, usize)> {
+    let reader = node.store().reader()?;
+    let mut blocks = Vec::new();
+    let mut withdrawals = Vec::new();
+    let mut size = 0usize;
+    let mut txs = 0usize;
+    for number in first..=last {
+        let header = reader
+            .header(number)?
+            .ok_or_else(|| eyre!("block {number} missing"))?;
+        let (body, _) = reader.body(number)?.unwrap_or_default();
+        let receipts = reader.receipts(number)?.unwrap_or_default();
+        for (tx, receipt) in body.iter().zip(&receipts) {
+            for log in receipt.logs() {
+                if log.address != L2_WITHDRAWALS
+                    || log.topics().first()
+                        != Some(&IL2Withdrawals::WithdrawalInitiated::SIGNATURE_HASH)
+                    || log.topics().len() != 4
+                    || log.data.data.len() != 32
+                {
+                    continue;
+                }
+                let t = log.topics();
+                withdrawals.push(WithdrawalRecord {
+                    id: t[1],
+                    from: alloy_primitives::Address::from_word(t[2]),
+                    to: alloy_primitives::Address::from_word(t[3]),
+                    amount: B256::from_slice(&log.data.data),
+                    l2_tx: *tx.tx_hash(),
+                });
+            }
+        }
+        let block = BatchBlock {
+            number,
+            timestamp: header.timestamp,
+            transactions: body
+                .iter()
+                .map(|t| Bytes::from(t.inner().encoded_2718()))
+                .collect(),
+        };
+        txs += block.transactions.len();
+        size += alloy_rlp::Encodable::length(&block);
+        blocks.push(block);
+        if size >= max_bytes {
+            break;
+        }
+    }
+    Ok((blocks, withdrawals, txs))
+}
+
+use alloy_sol_types::SolEvent as _;
+
+impl Batcher {
+    fn store(&self) -> L1Store<'_> {
+        L1Store(self.s.node.store())
+    }
+
+    async fn tick(&mut self) -> eyre::Result<()> {
+        let l1 = &self.s.l1;
+        let rollup = self.s.rollup;
+        let committed = l1.view(rollup, IRollup::lastCommittedCall {}).await?;
+        let finalized = l1.view(rollup, IRollup::lastFinalizedCall {}).await?;
+        let l1_head = l1.block_number().await?;
+        {
+            let mut v = self.s.view.write();
+            v.last_committed = committed;
+            v.last_finalized = finalized;
+            v.l1_head = l1_head;
+        }
+
+        // 1. The transaction in flight.
+        if let Some(mut inflight) = self.store().inflight()? {
+            for hash in inflight.hashes.clone() {
+                if let Some(receipt) = l1.receipt(hash).await? {
+                    self.landed(&inflight, hash, &receipt)?;
+                    self.store().set_inflight(None)?;
+                    return Ok(());
+                }
+            }
+            let mined_nonce = l1.nonce(self.signer.address(), "latest").await?;
+            if mined_nonce > inflight.nonce {
+                // Something with this nonce was mined, but none of ours has a receipt: an
+                // L1 reorg or a replacement elsewhere. Reconcile from the contract's view.
+                warn!(
+                    nonce = inflight.nonce,
+                    "in-flight L1 transaction vanished; reconciling"
+                );
+                self.store().set_inflight(None)?;
+                return Ok(());
+            }
+            if unix_now() >= inflight.sent_at + RESUBMIT_AFTER.as_secs() {
+                inflight.fees = inflight.fees.bumped();
+                let (hash, raw) = self.sign(&inflight)?;
+                match l1.send_raw(&raw).await {
+                    Ok(_) => {}
+                    Err(L1Error::Rpc { message, .. }) if message.contains("nonce too low") => {
+                        self.store().set_inflight(None)?;
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                inflight.hashes.push(hash);
+                inflight.sent_at = unix_now();
+                self.store().set_inflight(Some(&inflight))?;
+                self.note_tx(inflight.action, hash)?;
+                info!(action = ?inflight.action, %hash, max_fee = inflight.fees.max_fee, "L1 transaction not mined; replaced with higher fees");
+            }
+            return Ok(());
+        }
+
+        // 2./3. Reconcile the contract with the local batches.
+        let local_last = self.store().last_batch()?.map_or(0, |b| b.header.index);
+        if committed > local_last {
+            return Err(eyre!(
+                "the Rollup has batch {committed} but this node built only up to {local_last}: the data dir does not belong to this Rollup"
+            ));
+        }
+        if committed > 0 {
+            let on_l1 = l1
+                .view(rollup, IRollup::batchHashCall { index: committed })
+                .await?;
+            let ours = self.store().batch(committed)?.map(|b| b.batch_hash);
+            if Some(on_l1) != ours {
+                let mut from = committed;
+                while from > finalized + 1 {
+                    let prev = from - 1;
+                    let h = l1
+                        .view(rollup, IRollup::batchHashCall { index: prev })
+                        .await?;
+                    if Some(h) == self.store().batch(prev)?.map(|b| b.batch_hash) {
+                        break;
+                    }
+                    from = prev;
+                }
+                warn!(
+                    from,
+                    "L1 holds batches this node did not build; reverting them"
+                );
+                let input = IRollup::revertBatchesCall { fromIndex: from }.abi_encode();
+                return self.send(Action::Revert(from), input).await;
+            }
+        }
+        if committed < local_last {
+            let record = self
+                .store()
+                .batch(committed + 1)?
+                .ok_or_else(|| eyre!("batch {} missing from storage", committed + 1))?;
+            if !record.l1_txs.is_empty() {
+                warn!(
+                    index = record.header.index,
+                    "batch is not on L1 (reorg?); posting it again"
+                );
+            }
+            return self.post(&record).await;
+        }
+
+        // 4. Dev: finalize what is committed and buried deep enough.
+        if self.dev && finalized < committed {
+            let next = finalized + 1;
+            let buried = self
+                .store()
+                .batch(next)?
+                .and_then(|b| b.landed)
+                .is_some_and(|l| l.block + self.settings.confirmations <= l1_head);
+            if buried {
+                let input = IRollup::finalizeBatchUnprovenCall { index: next }.abi_encode();
+                return self.send(Action::Finalize(next), input).await;
+            }
+        }
+
+        // 5. A new batch when due.
+        if let Some(record) = self.close_batch(local_last)? {
+            self.store().put_batch(&record)?;
+            info!(
+                index = record.header.index,
+                blocks = format!(
+                    "{}..={}",
+                    record.header.first_block, record.header.last_block
+                ),
+                txs = record.tx_count,
+                rlp_bytes = record.rlp_len,
+                data_bytes = record.data.len(),
+                withdrawals = record.withdrawals.len(),
+                "batch closed"
+            );
+            return self.post(&record).await;
+        }
+        Ok(())
+    }
+
+    /// Builds the next batch if it is due.
+    fn close_batch(&self, last_index: u64) -> eyre::Result<Option<BatchRecord>> {
+        let prev = self.store().batch(last_index)?;
+        let (first, parent_hash) = match &prev {
+            Some(p) => (p.header.last_block + 1, p.batch_hash),
+            None => {
+                let genesis = self
+                    .s
+                    .node
+                    .store()
+                    .reader()?
+                    .header(0)?
+                    .ok_or_else(|| eyre!("no genesis"))?;
+                (1, BatchHeader::genesis(genesis.state_root).hash())
+            }
+        };
+        let head = self.s.node.head();
+        if head.number < first {
+            return Ok(None);
+        }
+        let (blocks, withdrawals, tx_count) = collect_blocks(
+            &self.s.node,
+            first,
+            head.number,
+            self.settings.batch_max_bytes,
+        )?;
+        let rlp_len = batch::rlp_len(&blocks);
+        let oldest = blocks.first().map_or(0, |b| b.timestamp);
+        let due = rlp_len >= self.settings.batch_max_bytes
+            || unix_now() >= oldest + self.settings.batch_max_age.as_secs();
+        if !due {
+            return Ok(None);
+        }
+        let last_block = blocks.last().map_or(first, |b| b.number);
+        let post_state_root = self
+            .s
+            .node
+            .store()
+            .reader()?
+            .header(last_block)?
+            .ok_or_else(|| eyre!("block {last_block} missing"))?
+            .state_root;
+        let data = batch::encode(&blocks)?;
+        let leaves: Vec<B256> = withdrawals.iter().map(|w| w.to_sol().leaf()).collect();
+        let header = BatchHeader {
+            index: last_index + 1,
+            parentBatchHash: parent_hash,
+            dataHash: keccak256(&data),
+            postStateRoot: post_state_root,
+            firstBlock: first,
+            lastBlock: last_block,
+            withdrawalsRoot: merkle_root(&leaves),
+            // Deposits are not carried on L2 yet: no batch consumes any.
+            depositCount: 0,
+            depositHash: B256::ZERO,
+        };
+        Ok(Some(BatchRecord {
+            batch_hash: header.hash(),
+            header: StoredHeader::from(&header),
+            data: data.into(),
+            rlp_len,
+            tx_count,
+            da: DaKind::Calldata,
+            l1_txs: Vec::new(),
+            landed: None,
+            withdrawals,
+        }))
+    }
+
+    async fn post(&mut self, record: &BatchRecord) -> eyre::Result<()> {
+        let input = IRollup::commitBatchCall {
+            h: BatchHeader::from(&record.header),
+            data: record.data.clone(),
+        }
+        .abi_encode();
+        self.send(Action::Commit(record.header.index), input).await
+    }
+
+    fn sign(&self, inflight: &Inflight) -> eyre::Result<(B256, Vec<u8>)> {
+        Ok(sign_eip1559(
+            &self.signer,
+            self.s.l1_chain_id,
+            inflight.nonce,
+            Some(self.s.rollup),
+            inflight.input.to_vec(),
+            U256::ZERO,
+            inflight.gas,
+            inflight.fees,
+        )?)
+    }
+
+    async fn send(&mut self, action: Action, input: Vec<u8>) -> eyre::Result<()> {
+        let l1 = &self.s.l1;
+        let me = self.signer.address();
+        let gas = l1
+            .estimate_gas(me, Some(self.s.rollup), &input, U256::ZERO)
+            .await
+            .map_err(|e| eyre!("{action:?} would revert on L1: {e}"))?;
+        let inflight = Inflight {
+            action,
+            nonce: l1.nonce(me, "pending").await?,
+            fees: l1.fees().await?,
+            hashes: Vec::new(),
+            sent_at: unix_now(),
+            gas: gas + gas / 5,
+            input: input.into(),
+        };
+        let (hash, raw) = self.sign(&inflight)?;
+        let inflight = Inflight {
+            hashes: vec![hash],
+            ..inflight
+        };
+        // Record first: if we crash after sending, the restart looks for this hash.
+        self.store().set_inflight(Some(&inflight))?;
+        self.note_tx(action, hash)?;
+        l1.send_raw(&raw).await?;
+        info!(?action, %hash, nonce = inflight.nonce, bytes = inflight.input.len(), "L1 transaction sent");
+        Ok(())
+    }
+
+    fn note_tx(&self, action: Action, hash: B256) -> eyre::Result<()> {
+        if let Action::Commit(index) = action
+            && let Some(mut record) = self.store().batch(index)?
+        {
+            record.l1_txs.push(hash);
+            self.store().put_batch(&record)?;
+        }
+        Ok(())
+    }
+
+    fn landed(
+        &self,
+        inflight: &Inflight,
+        hash: B256,
+        receipt: &alloy_rpc_types_eth::TransactionReceipt,
+    ) -> eyre::Result<()> {
+        let block = receipt.block_number.unwrap_or_default();
+        if !receipt.status() {
+            warn!(action = ?inflight.action, %hash, block, "L1 transaction reverted; reconciling");
+            return Ok(());
+        }
+        info!(action = ?inflight.action, %hash, block, gas_used = receipt.gas_used, "L1 transaction mined");
+        if let Action::Commit(index) = inflight.action
+            && let Some(mut record) = self.store().batch(index)?
+        {
+            record.landed = Some(Landed {
+                tx: hash,
+                block,
+                block_hash: receipt.block_hash.unwrap_or_default(),
+                gas_used: receipt.gas_used,
+                blob_gas_used: receipt.blob_gas_used.unwrap_or_default(),
+            });
+            self.store().put_batch(&record)?;
+        }
+        Ok(())
+    }
+}

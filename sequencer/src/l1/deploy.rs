@@ -1,0 +1,115 @@
+//! Deploys `Bridge` and `Rollup` from the committed artifacts (contracts/artifacts) and wires
+//! them (`Bridge.initialize(rollup)`).
+
+use std::time::{Duration, Instant};
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::{SolCall, SolValue, sol};
+use eyre::{WrapErr, eyre};
+
+use super::client::{L1Client, sign_eip1559};
+
+const ROLLUP_ARTIFACT: &str = include_str!("../../../contracts/artifacts/Rollup.json");
+const BRIDGE_ARTIFACT: &str = include_str!("../../../contracts/artifacts/Bridge.json");
+const L2_WITHDRAWALS_ARTIFACT: &str =
+    include_str!("../../../contracts/artifacts/L2Withdrawals.json");
+
+sol! {
+    interface IBridgeInit {
+        function initialize(address rollup_) external;
+    }
+}
+
+fn artifact_code(json: &str, field: &str) -> Bytes {
+    // The artifacts are committed files checked by contracts/check.mjs; a parse failure here
+    // is a build defect, caught by every test that deploys.
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    v.get(field)
+        .and_then(|c| c.as_str())
+        .and_then(|s| s.parse::<Bytes>().ok())
+        .unwrap_or_default()
+}
+
+/// Runtime bytecode of the `L2Withdrawals` predeploy.
+pub fn l2_withdrawals_code() -> Bytes {
+    artifact_code(L2_WITHDRAWALS_ARTIFACT, "deployedBytecode")
+}
+
+/// Waits for a receipt (up to 60 s).
+pub async fn wait_receipt(
+    l1: &L1Client,
+    hash: B256,
+) -> eyre::Result<alloy_rpc_types_eth::TransactionReceipt> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(r) = l1.receipt(hash).await? {
+            return Ok(r);
+        }
+        if Instant::now() > deadline {
+            return Err(eyre!("L1 transaction {hash} not mined within 60 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Deploys Bridge and Rollup with `signer` as deployer, sequencer and prover. Returns
+/// (rollup, bridge).
+pub async fn deploy(
+    l1: &L1Client,
+    signer: &PrivateKeySigner,
+    dev: bool,
+    genesis_state_root: B256,
+    genesis_hash: B256,
+) -> eyre::Result<(Address, Address)> {
+    let chain_id = l1.chain_id().await?;
+    let me = signer.address();
+    let nonce = l1.nonce(me, "pending").await?;
+    let fees = l1.fees().await?;
+    let bridge = me.create(nonce);
+    let rollup = me.create(nonce + 1);
+    let mut rollup_code = artifact_code(ROLLUP_ARTIFACT, "bytecode").to_vec();
+    let bridge_code = artifact_code(BRIDGE_ARTIFACT, "bytecode").to_vec();
+    if rollup_code.is_empty() || bridge_code.is_empty() {
+        return Err(eyre!(
+            "contract artifacts have no bytecode (contracts/artifacts)"
+        ));
+    }
+    rollup_code.extend((me, me, bridge, dev, genesis_state_root, genesis_hash).abi_encode_params());
+    let txs = [
+        (None, bridge_code, 3_000_000u64),
+        (None, rollup_code, 5_000_000),
+        (
+            Some(bridge),
+            IBridgeInit::initializeCall { rollup_: rollup }.abi_encode(),
+            200_000,
+        ),
+    ];
+    let mut last = B256::ZERO;
+    for (i, (to, input, gas)) in txs.into_iter().enumerate() {
+        let (_, raw) = sign_eip1559(
+            signer,
+            chain_id,
+            nonce + i as u64,
+            to,
+            input,
+            U256::ZERO,
+            gas,
+            fees,
+        )?;
+        last = l1
+            .send_raw(&raw)
+            .await
+            .wrap_err("deploying the L1 contracts")?;
+    }
+    let receipt = wait_receipt(l1, last).await?;
+    if !receipt.status() {
+        return Err(eyre!("Bridge.initialize reverted in {last}"));
+    }
+    for address in [bridge, rollup] {
+        if l1.code(address).await?.is_empty() {
+            return Err(eyre!("deploying to {address} failed: no code there"));
+        }
+    }
+    Ok((rollup, bridge))
+}

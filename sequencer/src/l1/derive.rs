@@ -1,0 +1,371 @@
+//! Derivation: a follower rebuilds the L2 chain from L1 alone.
+//!
+//! It scans `BatchCommitted` events of the `Rollup` in L1 blocks at least `confirmations`
+//! deep, fetches each batch's data from the commit transaction's calldata, checks
+//! `keccak256(data) == dataHash` and the header against the event's batch hash, decodes the
+//! blocks, re-executes them through the same block builder as the sequencer (so block hashes
+//! match), and checks the post state root. Any mismatch halts derivation with a report naming
+//! the batch and what differed; the node keeps serving what it has, read-only.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use alloy_consensus::{TxEnvelope, transaction::SignerRecoverable};
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{B256, keccak256};
+use alloy_rpc_types_eth::Filter;
+use alloy_sol_types::{SolCall, SolEvent};
+use tracing::{error, info, warn};
+
+use super::{
+    L1Settings, Settlement,
+    batch::{self, BatchBlock},
+    contracts::{BatchHeader, IRollup},
+    store::L1Store,
+};
+use crate::builder::BlockBuilder;
+
+/// Most L1 blocks scanned per `eth_getLogs`.
+const LOG_RANGE: u64 = 2_000;
+/// How far back to rescan after an L1 reorg under the scanned range.
+const REORG_RESCAN: u64 = 128;
+
+/// Why derivation stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    /// Halting: the data on L1 does not reproduce the committed chain.
+    #[error("batch {index}: {reason}")]
+    Halt {
+        /// Batch index.
+        index: u64,
+        /// What differed.
+        reason: String,
+    },
+    /// A transient failure (L1 unreachable); retried.
+    #[error(transparent)]
+    Retry(#[from] eyre::Report),
+}
+
+fn halt(index: u64, reason: impl Into<String>) -> DeriveError {
+    DeriveError::Halt {
+        index,
+        reason: reason.into(),
+    }
+}
+
+/// Starts the follower thread.
+pub fn spawn(
+    s: Arc<Settlement>,
+    builder: BlockBuilder,
+    settings: L1Settings,
+    stop: Arc<AtomicBool>,
+) -> eyre::Result<std::thread::JoinHandle<()>> {
+    super::spawn_worker("derive", move || async move {
+        let mut d = Deriver {
+            s,
+            builder,
+            settings,
+        };
+        let mut last_error = String::new();
+        while !stop.load(Ordering::Relaxed) {
+            match d.tick(&stop).await {
+                Ok(()) => last_error.clear(),
+                Err(DeriveError::Halt { index, reason }) => {
+                    let report = format!("derivation halted at batch {index}: {reason}");
+                    error!("{report}; this node will not advance until restarted on good L1 data");
+                    d.s.view.write().halted = Some(report);
+                    break;
+                }
+                Err(DeriveError::Retry(e)) => {
+                    let msg = format!("{e:#}");
+                    if msg != last_error {
+                        warn!(error = %msg, "derivation: will retry");
+                        last_error = msg;
+                    }
+                }
+            }
+            tokio::time::sleep(d.settings.poll).await;
+        }
+        info!("derivation stopped");
+    })
+}
+
+/// The derivation loop's state (progress is in MDBX).
+pub struct Deriver {
+    s: Arc<Settlement>,
+    builder: BlockBuilder,
+    settings: L1Settings,
+}
+
+impl std::fmt::Debug for Deriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deriver").finish_non_exhaustive()
+    }
+}
+
+/// Decodes and checks one batch's data against its header and the node's head: the
+/// transactions of each block, with senders recovered.
+pub fn check_batch(
+    header: &BatchHeader,
+    data: &[u8],
+    head: u64,
+) -> Result<Vec<BatchBlock>, DeriveError> {
+    let index = header.index;
+    if keccak256(data) != header.dataHash {
+        return Err(halt(
+            index,
+            format!(
+                "data hash mismatch: the data hashes to {}, the commit says {}",
+                keccak256(data),
+                header.dataHash
+            ),
+        ));
+    }
+    if header.firstBlock != head + 1 {
+        return Err(halt(
+            index,
+            format!(
+                "starts at L2 block {}, but this node's head is {head}",
+                header.firstBlock
+            ),
+        ));
+    }
+    let blocks = batch::decode(data, header.firstBlock)
+        .map_err(|e| halt(index, format!("bad batch data: {e}")))?;
+    let last = blocks.last().map_or(0, |b| b.number);
+    if last != header.lastBlock {
+        return Err(halt(
+            index,
+            format!(
+                "data ends at block {last}, the commit says {}",
+                header.lastBlock
+            ),
+        ));
+    }
+    Ok(blocks)
+}
+
+impl Deriver {
+    fn store(&self) -> L1Store<'_> {
+        L1Store(self.s.node.store())
+    }
+
+    async fn tick(&mut self, stop: &AtomicBool) -> Result<(), DeriveError> {
+        let l1 = self.s.l1.clone();
+        let mut cursor = self
+            .store()
+            .cursor()
+            .map_err(eyre::Report::from)?
+            .unwrap_or_default();
+        let head = l1.block_number().await.map_err(eyre::Report::from)?;
+        let committed = l1
+            .view(self.s.rollup, IRollup::lastCommittedCall {})
+            .await
+            .map_err(eyre::Report::from)?;
+        let finalized = l1
+            .view(self.s.rollup, IRollup::lastFinalizedCall {})
+            .await
+            .map_err(eyre::Report::from)?;
+        {
+            let mut v = self.s.view.write();
+            v.l1_head = head;
+            v.last_committed = committed;
+            v.last_finalized = finalized;
+            v.derived_batch = Some(cursor.batch);
+        }
+        // An L1 reorg under the scanned range: rescan from further back (batches already
+        // derived are recognised by their hash and skipped).
+        if cursor.next_l1_block > 0 {
+            let now = l1
+                .block_hash(cursor.next_l1_block - 1)
+                .await
+                .map_err(eyre::Report::from)?;
+            if now != Some(cursor.scanned_hash) {
+                let back = cursor.next_l1_block.saturating_sub(REORG_RESCAN);
+                warn!(
+                    from = cursor.next_l1_block,
+                    to = back,
+                    "L1 reorg under the scanned blocks; rescanning"
+                );
+                cursor.next_l1_block = back;
+                cursor.scanned_hash = match back {
+                    0 => B256::ZERO,
+                    n => l1
+                        .block_hash(n - 1)
+                        .await
+                        .map_err(eyre::Report::from)?
+                        .unwrap_or_default(),
+                };
+            }
+        }
+        let safe = head.saturating_sub(self.settings.confirmations);
+        while cursor.next_l1_block <= safe && !stop.load(Ordering::Relaxed) {
+            let to = safe.min(cursor.next_l1_block + LOG_RANGE - 1);
+            let filter = Filter::new()
+                .address(self.s.rollup)
+                .event_signature(vec![
+                    IRollup::BatchCommitted::SIGNATURE_HASH,
+                    IRollup::BatchesReverted::SIGNATURE_HASH,
+                ])
+                .from_block(cursor.next_l1_block)
+                .to_block(to);
+            let logs = l1.logs(&filter).await.map_err(eyre::Report::from)?;
+            for log in logs {
+                let topic0 = log.topics().first().copied().unwrap_or_default();
+                if topic0 == IRollup::BatchesReverted::SIGNATURE_HASH {
+                    let ev = IRollup::BatchesReverted::decode_log_data(log.data())
+                        .map_err(|e| eyre::eyre!("bad BatchesReverted log: {e}"))?;
+                    if ev.fromIndex <= cursor.batch {
+                        return Err(halt(
+                            ev.fromIndex,
+                            format!(
+                                "the sequencer reverted batches from {} on L1, but this node already derived up to {}; it cannot unwind L2 blocks",
+                                ev.fromIndex, cursor.batch
+                            ),
+                        ));
+                    }
+                    continue;
+                }
+                let ev = IRollup::BatchCommitted::decode_log_data(log.data())
+                    .map_err(|e| eyre::eyre!("bad BatchCommitted log: {e}"))?;
+                if ev.index == 0 {
+                    continue;
+                }
+                if ev.index <= cursor.batch {
+                    if ev.index == cursor.batch && ev.batchHash != cursor.batch_hash {
+                        return Err(halt(
+                            ev.index,
+                            format!(
+                                "L1 now commits hash {} for a batch this node derived as {}",
+                                ev.batchHash, cursor.batch_hash
+                            ),
+                        ));
+                    }
+                    continue;
+                }
+                if ev.index != cursor.batch + 1 {
+                    return Err(halt(
+                        ev.index,
+                        format!("expected batch {} next on L1", cursor.batch + 1),
+                    ));
+                }
+                let tx_hash = log
+                    .transaction_hash
+                    .ok_or_else(|| eyre::eyre!("log without a transaction hash"))?;
+                self.apply_commit(ev.index, ev.batchHash, tx_hash).await?;
+                cursor.batch = ev.index;
+                cursor.batch_hash = ev.batchHash;
+                self.store()
+                    .set_cursor(&cursor)
+                    .map_err(eyre::Report::from)?;
+                self.s.view.write().derived_batch = Some(cursor.batch);
+            }
+            cursor.next_l1_block = to + 1;
+            cursor.scanned_hash = l1
+                .block_hash(to)
+                .await
+                .map_err(eyre::Report::from)?
+                .unwrap_or_default();
+            self.store()
+                .set_cursor(&cursor)
+                .map_err(eyre::Report::from)?;
+        }
+        Ok(())
+    }
+
+    async fn apply_commit(
+        &mut self,
+        index: u64,
+        batch_hash: B256,
+        tx_hash: B256,
+    ) -> Result<(), DeriveError> {
+        let tx = self
+            .s
+            .l1
+            .transaction(tx_hash)
+            .await
+            .map_err(eyre::Report::from)?
+            .ok_or_else(|| eyre::eyre!("commit transaction {tx_hash} not found on L1"))?;
+        let input = alloy_consensus::Transaction::input(tx.inner.inner());
+        let (header, data) = match IRollup::commitBatchCall::abi_decode(input) {
+            Ok(call) => (call.h, call.data),
+            Err(_) if IRollup::commitBatchBlobsCall::abi_decode(input).is_ok() => {
+                return Err(halt(
+                    index,
+                    "committed with blobs; this follower reads calldata batches only",
+                ));
+            }
+            Err(e) => {
+                return Err(halt(
+                    index,
+                    format!("commit transaction {tx_hash} is not a commitBatch call: {e}"),
+                ));
+            }
+        };
+        if header.index != index || header.hash() != batch_hash {
+            return Err(halt(
+                index,
+                format!(
+                    "the header in transaction {tx_hash} hashes to {}, the event says {batch_hash}",
+                    header.hash()
+                ),
+            ));
+        }
+        self.apply_batch(&header, &data)
+    }
+
+    /// Checks, decodes and re-executes one batch, then checks its post state root.
+    pub fn apply_batch(&mut self, header: &BatchHeader, data: &[u8]) -> Result<(), DeriveError> {
+        let index = header.index;
+        let head = self.s.node.head().number;
+        let blocks = check_batch(header, data, head)?;
+        // Decode and recover every transaction before executing anything.
+        let mut decoded = Vec::with_capacity(blocks.len());
+        for block in &blocks {
+            let mut txs = Vec::with_capacity(block.transactions.len());
+            for (i, raw) in block.transactions.iter().enumerate() {
+                let tx = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|e| {
+                    halt(
+                        index,
+                        format!("block {} tx {i} does not decode: {e}", block.number),
+                    )
+                })?;
+                let signer = tx.recover_signer().map_err(|e| {
+                    halt(
+                        index,
+                        format!("block {} tx {i} has a bad signature: {e}", block.number),
+                    )
+                })?;
+                txs.push(alloy_consensus::transaction::Recovered::new_unchecked(
+                    tx, signer,
+                ));
+            }
+            decoded.push((block.number, block.timestamp, txs));
+        }
+        for (number, timestamp, txs) in decoded {
+            self.builder
+                .import_block(number, timestamp, txs)
+                .map_err(|e| halt(index, format!("re-executing: {e}")))?;
+        }
+        let head = self.s.node.head();
+        if head.state_root != header.postStateRoot {
+            return Err(halt(
+                index,
+                format!(
+                    "state root after block {} is {}, the commit says {}",
+                    head.number, head.state_root, header.postStateRoot
+                ),
+            ));
+        }
+        info!(
+            batch = index,
+            blocks = format!("{}..={}", header.firstBlock, header.lastBlock),
+            head = %head.hash(),
+            state_root = %head.state_root,
+            "batch derived and checked"
+        );
+        Ok(())
+    }
+}

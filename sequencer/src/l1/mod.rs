@@ -1,0 +1,361 @@
+//! Settlement on Ethereum: the node's side of the `Rollup` and `Bridge` contracts.
+//!
+//! - [`batch`]: the batch data format (version, compression, zstd of the RLP blocks);
+//! - [`batcher`]: the sequencer posts batches to L1, tracks and re-posts them, finalizes in dev;
+//! - [`derive`]: a follower rebuilds the chain from L1 alone and checks every state root;
+//! - [`anvil`]: the dev L1 that `lanes node --dev` starts when no `--l1-rpc` is given;
+//! - [`deploy`], [`contracts`], [`client`]: deployment, ABI, and a small L1 JSON-RPC client;
+//! - [`store`]: batcher and follower state in MDBX; [`rpc`]: the `lanes_` JSON-RPC methods.
+
+pub mod anvil;
+pub mod batch;
+pub mod batcher;
+pub mod client;
+// `sol!` generates a constructor with one argument per struct field (nine for BatchHeader).
+#[allow(clippy::too_many_arguments)]
+pub mod contracts;
+pub mod deploy;
+pub mod derive;
+pub mod rpc;
+pub mod store;
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use alloy_primitives::{Address, B256};
+use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use eyre::{WrapErr, eyre};
+use parking_lot::RwLock;
+use serde::Serialize;
+use tracing::{error, info, warn};
+
+use crate::{builder::BlockBuilder, chain::DEV_MNEMONIC, node::Node};
+use client::L1Client;
+use store::{DaKind, Deployment, L1Store};
+
+/// Index of the dev-mnemonic account that signs L1 transactions in dev mode (the last of the
+/// ten, so the first accounts stay free for users on L1).
+pub const DEV_SEQUENCER_INDEX: u32 = 9;
+
+/// Settlement settings resolved from the command line.
+#[derive(Debug, Clone)]
+pub struct L1Settings {
+    /// L1 JSON-RPC URL; `None` in dev starts anvil.
+    pub rpc: Option<String>,
+    /// Rollup address (required to follow; deployed in dev when absent).
+    pub rollup: Option<Address>,
+    /// Bridge address (read from the Rollup when absent).
+    pub bridge: Option<Address>,
+    /// File with the sequencer's L1 private key (hex); dev mode uses a dev account.
+    pub key_file: Option<PathBuf>,
+    /// Follow L1 instead of producing blocks.
+    pub follow: bool,
+    /// DA for new batches.
+    pub da: DaKind,
+    /// Close a batch at this many uncompressed bytes.
+    pub batch_max_bytes: usize,
+    /// Close a batch when its oldest block is this old.
+    pub batch_max_age: Duration,
+    /// L1 blocks a commit must be buried under before it counts (finalize, derive).
+    pub confirmations: u64,
+    /// anvil binary for the dev L1.
+    pub anvil_bin: Option<PathBuf>,
+    /// How often the batcher and follower poll L1.
+    pub poll: Duration,
+}
+
+/// Which side of settlement this node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Builds blocks and posts batches.
+    Sequencer,
+    /// Derives blocks from L1.
+    Follower,
+}
+
+/// What the node last saw on L1 (for `lanes_rollupConfig`).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct L1View {
+    /// `Rollup.lastCommitted()`.
+    pub last_committed: u64,
+    /// `Rollup.lastFinalized()`.
+    pub last_finalized: u64,
+    /// L1 head block.
+    pub l1_head: u64,
+    /// Last batch this follower derived and checked.
+    pub derived_batch: Option<u64>,
+    /// Why the follower stopped, if it did.
+    pub halted: Option<String>,
+}
+
+/// Settlement state shared by the batcher or follower and the RPC.
+#[derive(Debug)]
+pub struct Settlement {
+    /// L1 endpoint.
+    pub l1: L1Client,
+    /// L1 chain id.
+    pub l1_chain_id: u64,
+    /// Rollup address.
+    pub rollup: Address,
+    /// Bridge address.
+    pub bridge: Address,
+    /// Sequencer or follower.
+    pub role: Role,
+    /// DA of new batches.
+    pub da: DaKind,
+    /// The node.
+    pub node: Arc<Node>,
+    /// Latest L1 view.
+    pub view: RwLock<L1View>,
+}
+
+/// A running batcher or follower (and the dev anvil, if started).
+#[derive(Debug)]
+pub struct L1Handle {
+    /// Shared state (RPC).
+    pub settlement: Arc<Settlement>,
+    stop: Arc<AtomicBool>,
+    worker: Option<JoinHandle<()>>,
+    anvil: Option<anvil::Anvil>,
+}
+
+impl L1Handle {
+    /// Stops the worker and waits for it; stops anvil.
+    pub fn shutdown(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+        drop(self.anvil.take());
+    }
+}
+
+/// The dev sequencer key: account [`DEV_SEQUENCER_INDEX`] of the test mnemonic.
+pub fn dev_signer() -> eyre::Result<PrivateKeySigner> {
+    MnemonicBuilder::<English>::default()
+        .phrase(DEV_MNEMONIC)
+        .index(DEV_SEQUENCER_INDEX)?
+        .build()
+        .map_err(|e| eyre!("deriving the dev sequencer key: {e}"))
+}
+
+fn read_key(path: &std::path::Path) -> eyre::Result<PrivateKeySigner> {
+    let text = std::fs::read_to_string(path)
+        .wrap_err_with(|| format!("cannot read L1 key file {}", path.display()))?;
+    // Never echo the file's content in errors.
+    text.trim().parse::<PrivateKeySigner>().map_err(|_| {
+        eyre!(
+            "L1 key file {} does not hold a hex private key",
+            path.display()
+        )
+    })
+}
+
+/// Starts settlement for a node whose storage is open: the dev anvil if needed, deployment in
+/// dev, then the batcher (sequencer) or the follower. A follower also gets `builder`, the
+/// block builder it imports derived blocks through.
+pub async fn start(
+    settings: &L1Settings,
+    datadir: &std::path::Path,
+    node: Arc<Node>,
+    builder: Option<BlockBuilder>,
+) -> eyre::Result<L1Handle> {
+    let dev = node.chain().dev;
+    if settings.da == DaKind::Blob {
+        return Err(eyre!(
+            "--da blob is not supported yet: this node posts and derives calldata batches only (use --da calldata)"
+        ));
+    }
+    let anvil = match &settings.rpc {
+        Some(_) => None,
+        None => {
+            let bin = anvil::find_anvil(settings.anvil_bin.as_deref())?;
+            info!(anvil = %bin.display(), "starting the dev L1 (anvil)");
+            Some(anvil::start(&bin, &datadir.join("l1")).await?)
+        }
+    };
+    let url = settings
+        .rpc
+        .clone()
+        .or_else(|| anvil.as_ref().map(|a| a.url().to_string()))
+        .ok_or_else(|| eyre!("no L1 endpoint"))?;
+    let l1 = L1Client::new(&url)?;
+    let l1_chain_id = l1
+        .chain_id()
+        .await
+        .wrap_err_with(|| format!("cannot reach the L1 at {url}"))?;
+    let store = L1Store(node.store());
+    let genesis = node
+        .store()
+        .reader()?
+        .header(0)?
+        .ok_or_else(|| eyre!("no genesis block"))?;
+    let genesis_root = genesis.state_root;
+    let genesis_hash = alloy_primitives::Sealable::hash_slow(&genesis);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    if settings.follow {
+        let rollup = settings
+            .rollup
+            .ok_or_else(|| eyre!("--follow needs --rollup ADDRESS"))?;
+        let on_l1: B256 = l1
+            .view(rollup, contracts::IRollup::genesisBlockHashCall {})
+            .await
+            .wrap_err_with(|| format!("reading Rollup {rollup} on {url}"))?;
+        if on_l1 != genesis_hash {
+            return Err(eyre!(
+                "the Rollup at {rollup} was deployed for L2 genesis {on_l1}, but this node's genesis is {genesis_hash}: start it with the same chain (--dev / --genesis / --chain-id) as the sequencer"
+            ));
+        }
+        let bridge = match settings.bridge {
+            Some(b) => b,
+            None => l1.view(rollup, contracts::IRollup::bridgeCall {}).await?,
+        };
+        node.set_read_only(true);
+        let settlement = Arc::new(Settlement {
+            l1,
+            l1_chain_id,
+            rollup,
+            bridge,
+            role: Role::Follower,
+            da: settings.da,
+            node,
+            view: RwLock::new(L1View::default()),
+        });
+        let builder = builder.ok_or_else(|| eyre!("a follower needs a block builder"))?;
+        let worker = derive::spawn(settlement.clone(), builder, settings.clone(), stop.clone())?;
+        info!(%rollup, %bridge, l1 = %url, "following L1");
+        return Ok(L1Handle {
+            settlement,
+            stop,
+            worker: Some(worker),
+            anvil,
+        });
+    }
+
+    let signer = match &settings.key_file {
+        Some(path) => read_key(path)?,
+        None if dev => dev_signer()?,
+        None => {
+            return Err(eyre!(
+                "settlement needs the sequencer's L1 key: pass --l1-key-file FILE (or --no-l1)"
+            ));
+        }
+    };
+    let recorded = store.deployment()?;
+    let wanted = match (settings.rollup, settings.bridge) {
+        (Some(rollup), Some(bridge)) => Some(Deployment {
+            l1_chain_id,
+            rollup,
+            bridge,
+        }),
+        (Some(rollup), None) => Some(Deployment {
+            l1_chain_id,
+            rollup,
+            bridge: l1.view(rollup, contracts::IRollup::bridgeCall {}).await?,
+        }),
+        (None, _) => recorded,
+    };
+    let usable = match wanted {
+        Some(d) if d.l1_chain_id == l1_chain_id && !l1.code(d.rollup).await?.is_empty() => Some(d),
+        Some(d) => {
+            warn!(rollup = %d.rollup, "the recorded Rollup is not on this L1 (a new L1?)");
+            None
+        }
+        None => None,
+    };
+    let deployment = match usable {
+        Some(d) => d,
+        None if dev => {
+            let (rollup, bridge) =
+                deploy::deploy(&l1, &signer, true, genesis_root, genesis_hash).await?;
+            info!(%rollup, %bridge, "deployed the dev L1 contracts");
+            // A new L1: every batch must be posted again.
+            store.delete_batches_from(0)?;
+            store.set_inflight(None)?;
+            Deployment {
+                l1_chain_id,
+                rollup,
+                bridge,
+            }
+        }
+        None => {
+            return Err(eyre!(
+                "no Rollup contract on the L1 at {url}: pass --rollup ADDRESS (and --bridge)"
+            ));
+        }
+    };
+    if recorded != Some(deployment) {
+        store.set_deployment(&deployment)?;
+    }
+    std::fs::write(
+        datadir.join("l1-contracts.json"),
+        serde_json::to_vec_pretty(&serde_json::json!({
+            "l1ChainId": l1_chain_id,
+            "l1Rpc": url,
+            "rollup": deployment.rollup,
+            "bridge": deployment.bridge,
+        }))?,
+    )
+    .wrap_err("writing l1-contracts.json")?;
+    let settlement = Arc::new(Settlement {
+        l1,
+        l1_chain_id,
+        rollup: deployment.rollup,
+        bridge: deployment.bridge,
+        role: Role::Sequencer,
+        da: settings.da,
+        node,
+        view: RwLock::new(L1View::default()),
+    });
+    info!(
+        rollup = %deployment.rollup,
+        bridge = %deployment.bridge,
+        l1 = %url,
+        sequencer = %signer.address(),
+        "settling on L1"
+    );
+    let worker = batcher::spawn(
+        settlement.clone(),
+        signer,
+        dev,
+        settings.clone(),
+        stop.clone(),
+    )?;
+    Ok(L1Handle {
+        settlement,
+        stop,
+        worker: Some(worker),
+        anvil,
+    })
+}
+
+/// Runs `f` on a new thread with its own single-threaded tokio runtime, until `stop`.
+pub(crate) fn spawn_worker<F, Fut>(name: &str, f: F) -> eyre::Result<JoinHandle<()>>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let name = name.to_string();
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(f()),
+                Err(e) => error!(worker = name, error = %e, "cannot start a runtime"),
+            }
+        })
+        .wrap_err("cannot spawn a settlement thread")
+}

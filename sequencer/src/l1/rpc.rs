@@ -1,0 +1,165 @@
+//! The `lanes_` JSON-RPC namespace: `lanes_rollupConfig`, `lanes_batchStatus`,
+//! `lanes_getWithdrawalProof`.
+
+use std::sync::Arc;
+
+use alloy_primitives::U256;
+use jsonrpsee::{
+    core::RpcResult,
+    proc_macros::rpc,
+    types::{ErrorObject, ErrorObjectOwned},
+};
+use serde_json::{Value, json};
+
+use super::{
+    Role, Settlement,
+    contracts::{merkle_proof, merkle_verify},
+    store::L1Store,
+};
+
+#[rpc(server, namespace = "lanes")]
+trait LanesApi {
+    /// L1 chain id and URL, contract addresses, last committed and finalized batch.
+    #[method(name = "rollupConfig")]
+    fn rollup_config(&self) -> RpcResult<Value>;
+
+    /// One batch: L1 transactions, block range, state, data size, DA.
+    #[method(name = "batchStatus")]
+    fn batch_status(&self, index: u64) -> RpcResult<Value>;
+
+    /// The proof to claim withdrawal `id` on L1 (`Bridge.claimWithdrawal` arguments).
+    #[method(name = "getWithdrawalProof")]
+    fn get_withdrawal_proof(&self, id: U256) -> RpcResult<Value>;
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObject::owned(-32603, e.to_string(), None::<()>)
+}
+
+fn not_found(msg: String) -> ErrorObjectOwned {
+    ErrorObject::owned(-32001, msg, None::<()>)
+}
+
+struct LanesRpc {
+    s: Arc<Settlement>,
+}
+
+/// The `lanes_` methods over a node's settlement state.
+pub fn module(s: Arc<Settlement>) -> jsonrpsee::RpcModule<()> {
+    let mut m = jsonrpsee::RpcModule::new(());
+    // Names are fixed and unique within this namespace.
+    let _ = m.merge(LanesRpc { s }.into_rpc());
+    m
+}
+
+impl LanesApiServer for LanesRpc {
+    fn rollup_config(&self) -> RpcResult<Value> {
+        let v = self.s.view.read().clone();
+        Ok(json!({
+            "role": self.s.role,
+            "l1ChainId": self.s.l1_chain_id,
+            "l1Rpc": self.s.l1.url(),
+            "rollup": self.s.rollup,
+            "bridge": self.s.bridge,
+            "da": self.s.da,
+            "lastCommittedBatch": v.last_committed,
+            "lastFinalizedBatch": v.last_finalized,
+            "l1Head": v.l1_head,
+            "derivedBatch": v.derived_batch,
+            "halted": v.halted,
+        }))
+    }
+
+    fn batch_status(&self, index: u64) -> RpcResult<Value> {
+        let v = self.s.view.read().clone();
+        let state = if index <= v.last_finalized {
+            "finalized"
+        } else if index <= v.last_committed {
+            "committed"
+        } else {
+            "pending"
+        };
+        if self.s.role == Role::Follower {
+            if index > v.derived_batch.unwrap_or(0) && index > v.last_committed {
+                return Err(not_found(format!("batch {index} is not known")));
+            }
+            return Ok(json!({ "index": index, "state": state }));
+        }
+        let record = L1Store(self.s.node.store())
+            .batch(index)
+            .map_err(internal)?
+            .ok_or_else(|| not_found(format!("batch {index} is not known")))?;
+        Ok(json!({
+            "index": index,
+            "state": state,
+            "batchHash": record.batch_hash,
+            "firstBlock": record.header.first_block,
+            "lastBlock": record.header.last_block,
+            "postStateRoot": record.header.post_state_root,
+            "withdrawalsRoot": record.header.withdrawals_root,
+            "txCount": record.tx_count,
+            "dataSize": record.data.len(),
+            "rlpSize": record.rlp_len,
+            "da": record.da,
+            "l1Transactions": record.l1_txs,
+            "l1Tx": record.landed.map(|l| l.tx),
+            "l1Block": record.landed.map(|l| l.block),
+            "l1GasUsed": record.landed.map(|l| l.gas_used),
+            "l1BlobGasUsed": record.landed.map(|l| l.blob_gas_used),
+        }))
+    }
+
+    fn get_withdrawal_proof(&self, id: U256) -> RpcResult<Value> {
+        if self.s.role == Role::Follower {
+            return Err(not_found(
+                "withdrawal proofs are served by the sequencer".into(),
+            ));
+        }
+        let store = L1Store(self.s.node.store());
+        let last = store
+            .last_batch()
+            .map_err(internal)?
+            .map_or(0, |b| b.header.index);
+        for index in (1..=last).rev() {
+            let Some(record) = store.batch(index).map_err(internal)? else {
+                continue;
+            };
+            let Some(pos) = record
+                .withdrawals
+                .iter()
+                .position(|w| U256::from_be_bytes(w.id.0) == id)
+            else {
+                continue;
+            };
+            let leaves: Vec<_> = record
+                .withdrawals
+                .iter()
+                .map(|w| w.to_sol().leaf())
+                .collect();
+            let proof = merkle_proof(&leaves, pos);
+            debug_assert!(merkle_verify(
+                leaves[pos],
+                U256::from(pos),
+                &proof,
+                record.header.withdrawals_root
+            ));
+            let w = &record.withdrawals[pos];
+            return Ok(json!({
+                "batchIndex": index,
+                "withdrawal": {
+                    "id": U256::from_be_bytes(w.id.0),
+                    "from": w.from,
+                    "to": w.to,
+                    "amount": U256::from_be_bytes(w.amount.0),
+                },
+                "leafIndex": pos,
+                "proof": proof,
+                "withdrawalsRoot": record.header.withdrawals_root,
+                "l2Transaction": w.l2_tx,
+            }));
+        }
+        Err(not_found(format!(
+            "withdrawal {id} is not in a closed batch yet"
+        )))
+    }
+}

@@ -1,0 +1,173 @@
+//! Settlement without an L1: real blocks from a running sequencer go through the batch codec
+//! and are re-executed by a second node, as a follower does with data read from L1.
+
+use std::sync::Arc;
+
+use alloy_consensus::{TxEnvelope, transaction::SignerRecoverable};
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{B256, Bytes, TxKind, U256, keccak256};
+use lanes_conflict::SequentialExecutor;
+use lanes_sequencer::{
+    builder::BlockBuilder,
+    chain::ChainSpec,
+    l1::{
+        batch,
+        batcher::collect_blocks,
+        contracts::{BatchHeader, L2_WITHDRAWALS, merkle_root},
+        derive::{DeriveError, check_batch},
+    },
+    node::Node,
+    pool::PoolConfig,
+};
+use serde_json::json;
+
+use crate::harness::{TestNode, dev_key, quantity, store_and_log_initcode};
+
+fn header_for(data: &[u8], first: u64, last: u64, root: B256) -> BatchHeader {
+    BatchHeader {
+        index: 1,
+        parentBatchHash: B256::ZERO,
+        dataHash: keccak256(data),
+        postStateRoot: root,
+        firstBlock: first,
+        lastBlock: last,
+        withdrawalsRoot: B256::ZERO,
+        depositCount: 0,
+        depositHash: B256::ZERO,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_re_execute_to_the_same_blocks_and_reject_bad_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let seq = TestNode::start(&dir.path().join("seq")).await;
+    let alice = dev_key(1);
+    let bob = dev_key(2);
+    // Transfers, a contract deployment and calls, and a withdrawal to L1.
+    let mut n = seq.nonce(alice.address()).await;
+    for i in 0..20u64 {
+        let raw = TestNode::sign(
+            &alice,
+            n,
+            TxKind::Call(bob.address()),
+            U256::from(1000 + i),
+            Bytes::new(),
+            21_000,
+        );
+        n += 1;
+        seq.call("eth_sendRawTransaction", json!([raw])).await;
+    }
+    let deploy = TestNode::sign(
+        &alice,
+        n,
+        TxKind::Create,
+        U256::ZERO,
+        store_and_log_initcode(),
+        200_000,
+    );
+    let receipt = seq.send_sync(&deploy).await;
+    let contract: alloy_primitives::Address = receipt["contractAddress"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut m = seq.nonce(bob.address()).await;
+    for i in 1..6u64 {
+        let raw = TestNode::sign(
+            &bob,
+            m,
+            TxKind::Call(contract),
+            U256::ZERO,
+            B256::with_last_byte(i as u8).0.to_vec().into(),
+            100_000,
+        );
+        m += 1;
+        seq.send_sync(&raw).await;
+    }
+    let withdraw = lanes_sequencer::l1::contracts::IL2Withdrawals::withdrawCall {
+        l1Recipient: alice.address(),
+    };
+    let raw = TestNode::sign(
+        &bob,
+        m,
+        TxKind::Call(L2_WITHDRAWALS),
+        U256::from(10u64.pow(18)),
+        alloy_sol_types::SolCall::abi_encode(&withdraw).into(),
+        100_000,
+    );
+    let r = seq.send_sync(&raw).await;
+    assert_eq!(r["status"], "0x1", "{r}");
+    let head = quantity(&seq.call("eth_blockNumber", json!([])).await);
+    let head_block = seq
+        .call(
+            "eth_getBlockByNumber",
+            json!([format!("0x{head:x}"), false]),
+        )
+        .await;
+
+    let node = seq.running.as_ref().unwrap().node.clone();
+    let (blocks, withdrawals, txs) = collect_blocks(&node, 1, head, usize::MAX).unwrap();
+    assert_eq!(txs, 27);
+    assert_eq!(withdrawals.len(), 1);
+    assert_eq!(withdrawals[0].to, alice.address());
+    assert_ne!(merkle_root(&[withdrawals[0].to_sol().leaf()]), B256::ZERO);
+    let data = batch::encode(&blocks).unwrap();
+    println!(
+        "batch of {txs} txs: {} bytes of RLP, {} bytes zstd ({:.2}x)",
+        batch::rlp_len(&blocks),
+        data.len(),
+        batch::rlp_len(&blocks) as f64 / data.len() as f64
+    );
+    let root: B256 = head_block["stateRoot"].as_str().unwrap().parse().unwrap();
+    let header = header_for(&data, 1, head, root);
+
+    // A fresh node re-executes the batch.
+    let chain = ChainSpec::dev(1337, lanes_sequencer::chain::DEFAULT_GAS_LIMIT).unwrap();
+    let (follower, tries) =
+        Node::open(chain, &dir.path().join("follower"), PoolConfig::default()).unwrap();
+    let mut builder = BlockBuilder::new(
+        follower.clone(),
+        tries,
+        Arc::new(SequentialExecutor),
+        std::time::Duration::from_millis(50),
+        alloy_primitives::Address::ZERO,
+    );
+
+    // Corrupt and truncated data are rejected before anything is executed.
+    let mut corrupt = data.clone();
+    let mid = corrupt.len() / 2;
+    corrupt[mid] ^= 0x55;
+    let e = check_batch(&header_for(&corrupt, 1, head, root), &corrupt, 0).unwrap_err();
+    assert!(matches!(e, DeriveError::Halt { index: 1, .. }), "{e}");
+    let cut = &data[..data.len() - 7];
+    let e = check_batch(&header_for(cut, 1, head, root), cut, 0).unwrap_err();
+    assert!(e.to_string().contains("bad batch data"), "{e}");
+    let e = check_batch(&header, &corrupt, 0).unwrap_err();
+    assert!(e.to_string().contains("data hash mismatch"), "{e}");
+    let e = check_batch(&header_for(&data, 1, head + 1, root), &data, 0).unwrap_err();
+    assert!(e.to_string().contains("the commit says"), "{e}");
+    assert_eq!(follower.head().number, 0);
+
+    for block in check_batch(&header, &data, 0).unwrap() {
+        let txs = block
+            .transactions
+            .iter()
+            .map(|raw| {
+                let tx = TxEnvelope::decode_2718(&mut raw.as_ref()).unwrap();
+                let from = tx.recover_signer().unwrap();
+                alloy_consensus::transaction::Recovered::new_unchecked(tx, from)
+            })
+            .collect();
+        builder
+            .import_block(block.number, block.timestamp, txs)
+            .unwrap();
+    }
+    let derived = follower.head();
+    assert_eq!(derived.number, head);
+    assert_eq!(derived.state_root, root);
+    assert_eq!(
+        format!("{:?}", derived.hash()),
+        head_block["hash"].as_str().unwrap()
+    );
+    seq.stop().await;
+}

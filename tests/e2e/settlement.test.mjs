@@ -1,0 +1,188 @@
+// Settlement end to end: anvil as L1, a sequencer posting batches, a follower rebuilding the
+// chain from L1 alone, a withdrawal claimed on L1, and an L1 reorg under the batcher.
+//
+// The test starts its own anvil (so killing the sequencer does not take the L1 with it) and
+// passes it with --l1-rpc; the dev sequencer deploys Rollup and Bridge there itself.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createPublicClient, createWalletClient, defineChain, encodeFunctionData, http, parseEther, parseGwei } from 'viem';
+import { mnemonicToAccount } from 'viem/accounts';
+import { devAccount, foundryBin, freePort, lanesDev, MNEMONIC, REFERENCE, ROOT, rpc, rpcRaw, startNode, waitFor } from './harness.mjs';
+
+const artifact = (name) => JSON.parse(readFileSync(join(ROOT, 'contracts', 'artifacts', `${name}.json`), 'utf8'));
+const L2_WITHDRAWALS = '0x4c00000000000000000000000000000000000001';
+const TXS = Number(process.env.LANES_E2E_SETTLEMENT_TXS ?? 300);
+
+async function startAnvil() {
+  const port = await freePort();
+  const proc = spawn(foundryBin('anvil'), ['--port', String(port), '--host', '127.0.0.1', '--block-time', '1', '--mnemonic', MNEMONIC], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await rpcRaw(url, 'eth_chainId', []).catch(() => ({}))).result !== undefined, {
+    timeoutMs: 30_000,
+    what: 'anvil',
+  });
+  return { url, stop: () => proc.kill('SIGTERM') };
+}
+
+test('settlement: batches on L1, follower from empty datadir, withdrawal claim, L1 reorg', { skip: REFERENCE === 'anvil' && 'needs the lanes node', timeout: 600_000 }, async (t) => {
+  const anvil = await startAnvil();
+  t.after(() => anvil.stop());
+  const l1Chain = defineChain({ id: 31337, name: 'anvil', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } });
+  const l1 = createPublicClient({ chain: l1Chain, transport: http(anvil.url) });
+
+  let seq = await startNode({ name: 'settlement-sequencer', args: ['--l1-rpc', anvil.url, '--batch.max-age', '1s', '--block-time', '100ms'] });
+  t.after(() => seq.stop());
+  const config = await seq.rpc('lanes_rollupConfig');
+  assert.equal(config.l1ChainId, 31337);
+  assert.equal(config.role, 'sequencer');
+  assert.match(config.rollup, /^0x[0-9a-fA-F]{40}$/);
+  assert.ok((await l1.getCode({ address: config.rollup })).length > 2, 'Rollup deployed');
+
+  // A few hundred transfers from four senders, signed locally, sent raw.
+  const l2 = createPublicClient({ chain: lanesDev, transport: http(seq.url) });
+  const senders = [1, 2, 3, 4].map(devAccount);
+  const nonces = await Promise.all(senders.map((a) => l2.getTransactionCount({ address: a.address })));
+  const hashes = [];
+  for (let i = 0; i < TXS; i++) {
+    const k = i % senders.length;
+    const raw = await senders[k].signTransaction({
+      chainId: lanesDev.id, type: 'eip1559', nonce: nonces[k]++, to: devAccount(5 + (i % 3)).address,
+      value: BigInt(1000 + i), gas: 21000n, maxFeePerGas: parseGwei('20'), maxPriorityFeePerGas: parseGwei('1'),
+    });
+    hashes.push(await seq.rpc('eth_sendRawTransaction', [raw]));
+  }
+  // A withdrawal of 1 ETH to an L1 account that holds nothing else we touch.
+  const l1Recipient = '0x000000000000000000000000000000000000bEEF';
+  const withdrawer = devAccount(6);
+  const l2Wallet = createWalletClient({ account: withdrawer, chain: lanesDev, transport: http(seq.url) });
+  const withdrawalsAbi = artifact('L2Withdrawals').abi;
+  const wHash = await l2Wallet.sendTransaction({
+    to: L2_WITHDRAWALS, value: parseEther('1'), gas: 100000n,
+    data: encodeFunctionData({ abi: withdrawalsAbi, functionName: 'withdraw', args: [l1Recipient] }),
+  });
+  const wReceipt = await l2.waitForTransactionReceipt({ hash: wHash, timeout: 60_000 });
+  assert.equal(wReceipt.status, 'success');
+  await waitFor(async () => (await l2.getTransactionReceipt({ hash: hashes.at(-1) }).catch(() => null)) !== null, { timeoutMs: 60_000, what: 'transfers included' });
+
+  // Everything batched, committed and (dev) finalized.
+  const head = await l2.getBlock({ blockTag: 'latest' });
+  let lastBatch;
+  await waitFor(async () => {
+    const c = await seq.rpc('lanes_rollupConfig');
+    if (c.lastFinalizedBatch < 1) return false;
+    const b = await seq.rpc('lanes_batchStatus', [c.lastFinalizedBatch]);
+    if (BigInt(b.lastBlock) < head.number) return false;
+    lastBatch = b;
+    return true;
+  }, { timeoutMs: 120_000, intervalMs: 500, what: 'all blocks in finalized batches' });
+  assert.equal(lastBatch.state, 'finalized');
+
+  // Cost per L2 transaction, from the batches' receipts.
+  let gas = 0, bytes = 0, txs = 0;
+  for (let i = 1; i <= lastBatch.index; i++) {
+    const b = await seq.rpc('lanes_batchStatus', [i]);
+    assert.ok(b.l1Tx, `batch ${i} landed`);
+    gas += b.l1GasUsed; bytes += b.dataSize; txs += b.txCount;
+  }
+  console.log(`# calldata DA: ${lastBatch.index} batches, ${txs} L2 txs, ${bytes} bytes (${(bytes / txs).toFixed(1)} B/tx), ${gas} L1 gas (${(gas / txs).toFixed(0)} gas/tx)`);
+  assert.equal(txs, TXS + 1);
+  if (process.env.LANES_E2E_DUMP_BATCH) {
+    // For measuring compression offline: the commit calldata of batch 1.
+    const tx = await l1.getTransaction({ hash: (await seq.rpc('lanes_batchStatus', [1])).l1Tx });
+    writeFileSync(process.env.LANES_E2E_DUMP_BATCH, tx.input);
+  }
+
+  // Claim the withdrawal on L1 with the node's proof.
+  const proof = await seq.rpc('lanes_getWithdrawalProof', ['0x0']);
+  assert.equal(proof.withdrawal.to.toLowerCase(), l1Recipient.toLowerCase());
+  const bridgeAbi = artifact('Bridge').abi;
+  const l1Wallet = createWalletClient({ account: mnemonicToAccount(MNEMONIC, { addressIndex: 3 }), chain: l1Chain, transport: http(anvil.url) });
+  const w = { id: BigInt(proof.withdrawal.id), from: proof.withdrawal.from, to: proof.withdrawal.to, amount: BigInt(proof.withdrawal.amount) };
+  // The dev chain's prefunded L2 accounts are not backed by L1 deposits (and the node does not
+  // carry deposits to L2 yet), so the Bridge starts empty: give it the ETH that backs L2.
+  await rpc(anvil.url, 'anvil_setBalance', [config.bridge, '0x' + parseEther('100').toString(16)]);
+  const before = await l1.getBalance({ address: l1Recipient });
+  const claim = await l1Wallet.writeContract({ address: config.bridge, abi: bridgeAbi, functionName: 'claimWithdrawal', args: [BigInt(proof.batchIndex), w, BigInt(proof.leafIndex), proof.proof] });
+  assert.equal((await l1.waitForTransactionReceipt({ hash: claim })).status, 'success');
+  assert.equal((await l1.getBalance({ address: l1Recipient })) - before, parseEther('1'));
+  // A second claim reverts.
+  await assert.rejects(l1.simulateContract({ account: l1Wallet.account, address: config.bridge, abi: bridgeAbi, functionName: 'claimWithdrawal', args: [BigInt(proof.batchIndex), w, BigInt(proof.leafIndex), proof.proof] }), /AlreadyClaimed/);
+
+  // Kill the sequencer; a follower with an empty datadir rebuilds the chain from L1.
+  const seqHead = await l2.getBlock({ blockTag: 'latest' });
+  const seqDatadir = seq.datadir;
+  await seq.kill9();
+  t.after(() => rmSync(seqDatadir, { recursive: true, force: true }));
+  const follower = await startNode({ name: 'settlement-follower', args: ['--follow', '--l1-rpc', anvil.url, '--rollup', config.rollup, '--l1.confirmations', '0'] });
+  t.after(() => follower.stop());
+  await waitFor(async () => {
+    const b = await rpc(follower.url, 'eth_getBlockByNumber', ['latest', false]);
+    return BigInt(b.number) >= seqHead.number;
+  }, { timeoutMs: 120_000, intervalMs: 500, what: 'follower caught up' });
+  const fHead = await rpc(follower.url, 'eth_getBlockByNumber', [`0x${seqHead.number.toString(16)}`, false]);
+  assert.equal(fHead.hash, seqHead.hash);
+  assert.equal(fHead.stateRoot, seqHead.stateRoot);
+  const fTx = await rpc(follower.url, 'eth_getTransactionReceipt', [wHash]);
+  assert.equal(fTx.status, '0x1');
+  const ro = await rpcRaw(follower.url, 'eth_sendRawTransaction', ['0x02']);
+  assert.match(ro.error?.message ?? '', /read-only/);
+  const fConfig = await rpc(follower.url, 'lanes_rollupConfig');
+  assert.equal(fConfig.halted, null);
+
+  // Restart the sequencer on its datadir; reorg L1 under the batcher and watch it re-post.
+  seq = await startNode({ name: 'settlement-sequencer-2', datadir: seqDatadir, args: ['--l1-rpc', anvil.url, '--batch.max-age', '1s', '--block-time', '100ms'] });
+  t.after(() => seq.stop());
+  const committedBefore = (await seq.rpc('lanes_rollupConfig')).lastCommittedBatch;
+  const snapshot = await rpc(anvil.url, 'evm_snapshot');
+  const sender = devAccount(7);
+  const n = await createPublicClient({ chain: lanesDev, transport: http(seq.url) }).getTransactionCount({ address: sender.address });
+  const raw = await sender.signTransaction({ chainId: lanesDev.id, type: 'eip1559', nonce: n, to: devAccount(8).address, value: 1n, gas: 21000n, maxFeePerGas: parseGwei('20'), maxPriorityFeePerGas: parseGwei('1') });
+  await seq.rpc('eth_sendRawTransaction', [raw]);
+  const target = committedBefore + 1;
+  await waitFor(async () => (await seq.rpc('lanes_rollupConfig')).lastCommittedBatch >= target, { timeoutMs: 60_000, intervalMs: 300, what: `batch ${target} committed` });
+  const firstPost = await seq.rpc('lanes_batchStatus', [target]);
+  assert.equal(await rpc(anvil.url, 'evm_revert', [snapshot]), true);
+  await waitFor(async () => {
+    const b = await seq.rpc('lanes_batchStatus', [target]);
+    return b.l1Transactions.length > firstPost.l1Transactions.length && b.state !== 'pending' && b.l1Tx && b.l1Tx !== firstPost.l1Tx;
+  }, { timeoutMs: 60_000, intervalMs: 300, what: `batch ${target} re-posted after the reorg` });
+  // The follower picks up the re-posted batch too.
+  const seqHead2 = await createPublicClient({ chain: lanesDev, transport: http(seq.url) }).getBlock({ blockTag: 'latest' });
+  await waitFor(async () => {
+    const b = await rpc(follower.url, 'eth_getBlockByNumber', [`0x${seqHead2.number.toString(16)}`, false]);
+    return b && b.hash === seqHead2.hash;
+  }, { timeoutMs: 60_000, intervalMs: 500, what: 'follower derived the re-posted batch' });
+});
+
+test('settlement: `lanes node --dev` starts its own L1 and keeps it across a restart', { skip: REFERENCE === 'anvil' && 'needs the lanes node', timeout: 120_000 }, async (t) => {
+  const node = await startNode({ name: 'settlement-dev-l1', args: ['--with-dev-l1', '--batch.max-age', '1s', '--block-time', '100ms'] });
+  t.after(() => node.stop());
+  const config = await node.rpc('lanes_rollupConfig');
+  assert.equal(config.l1ChainId, 31337);
+  assert.match(config.l1Rpc, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const sender = devAccount(1);
+  const raw = await sender.signTransaction({ chainId: lanesDev.id, type: 'eip1559', nonce: 0, to: devAccount(2).address, value: 1n, gas: 21000n, maxFeePerGas: parseGwei('20'), maxPriorityFeePerGas: parseGwei('1') });
+  await node.rpc('eth_sendRawTransaction', [raw]);
+  await waitFor(async () => (await node.rpc('lanes_rollupConfig')).lastFinalizedBatch >= 1, { timeoutMs: 60_000, intervalMs: 300, what: 'batch 1 finalized on the dev L1' });
+  const batch = await node.rpc('lanes_batchStatus', [1]);
+  assert.equal(batch.state, 'finalized');
+  assert.equal(batch.txCount, 1);
+  // A clean stop dumps anvil's state; the restarted node finds the same contracts and batch.
+  const datadir = node.datadir;
+  await node.stop({ keepDatadir: true });
+  const again = await startNode({ name: 'settlement-dev-l1-restart', datadir, args: ['--with-dev-l1', '--batch.max-age', '1s'] });
+  t.after(async () => {
+    await again.stop();
+    rmSync(datadir, { recursive: true, force: true });
+  });
+  const config2 = await again.rpc('lanes_rollupConfig');
+  assert.equal(config2.rollup, config.rollup);
+  await waitFor(async () => (await again.rpc('lanes_rollupConfig')).lastFinalizedBatch >= 1, { timeoutMs: 30_000, intervalMs: 300, what: 'restarted node sees batch 1' });
+  assert.equal((await again.rpc('lanes_batchStatus', [1])).batchHash, batch.batchHash);
+});
