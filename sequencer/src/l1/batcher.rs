@@ -33,7 +33,10 @@ use super::{
     L1Settings, Settlement,
     batch::{self, BatchBlock},
     client::{L1Error, sign_eip1559},
-    contracts::{BatchHeader, IL2Withdrawals, IRollup, L2_WITHDRAWALS, merkle_root},
+    contracts::{
+        BatchHeader, IL2Withdrawals, IRollup, L2_WITHDRAWALS, batch_hash, genesis_batch_hash,
+        withdrawal_leaf, withdrawals_root,
+    },
     store::{
         Action, BatchRecord, DaKind, Inflight, L1Store, Landed, StoredHeader, WithdrawalRecord,
     },
@@ -294,7 +297,7 @@ impl Batcher {
                     .reader()?
                     .header(0)?
                     .ok_or_else(|| eyre!("no genesis"))?;
-                (1, BatchHeader::genesis(genesis.state_root).hash())
+                (1, genesis_batch_hash(genesis.state_root))
             }
         };
         let head = self.s.node.head();
@@ -324,7 +327,10 @@ impl Batcher {
             .ok_or_else(|| eyre!("block {last_block} missing"))?
             .state_root;
         let data = batch::encode(&blocks)?;
-        let leaves: Vec<B256> = withdrawals.iter().map(|w| w.to_sol().leaf()).collect();
+        let leaves: Vec<B256> = withdrawals
+            .iter()
+            .map(|w| withdrawal_leaf(&w.to_sol()))
+            .collect();
         let header = BatchHeader {
             index: last_index + 1,
             parentBatchHash: parent_hash,
@@ -332,13 +338,13 @@ impl Batcher {
             postStateRoot: post_state_root,
             firstBlock: first,
             lastBlock: last_block,
-            withdrawalsRoot: merkle_root(&leaves),
+            withdrawalsRoot: withdrawals_root(&leaves),
             // Deposits are not carried on L2 yet: no batch consumes any.
             depositCount: 0,
             depositHash: B256::ZERO,
         };
         Ok(Some(BatchRecord {
-            batch_hash: header.hash(),
+            batch_hash: batch_hash(&header),
             header: StoredHeader::from(&header),
             data: data.into(),
             rlp_len,

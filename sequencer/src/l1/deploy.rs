@@ -1,39 +1,18 @@
-//! Deploys `Bridge` and `Rollup` from the committed artifacts (contracts/artifacts) and wires
+//! Deploys `Bridge` and `Rollup` (bytecode from `lanes-contracts`, i.e. the committed artifacts) and wires
 //! them (`Bridge.initialize(rollup)`).
 
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer_local::PrivateKeySigner;
-use alloy_sol_types::{SolCall, SolValue, sol};
+use alloy_sol_types::{SolCall, SolValue};
 use eyre::{WrapErr, eyre};
 
 use super::client::{L1Client, sign_eip1559};
 
-const ROLLUP_ARTIFACT: &str = include_str!("../../../contracts/artifacts/Rollup.json");
-const BRIDGE_ARTIFACT: &str = include_str!("../../../contracts/artifacts/Bridge.json");
-const L2_WITHDRAWALS_ARTIFACT: &str =
-    include_str!("../../../contracts/artifacts/L2Withdrawals.json");
-
-sol! {
-    interface IBridgeInit {
-        function initialize(address rollup_) external;
-    }
-}
-
-fn artifact_code(json: &str, field: &str) -> Bytes {
-    // The artifacts are committed files checked by contracts/check.mjs; a parse failure here
-    // is a build defect, caught by every test that deploys.
-    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-    v.get(field)
-        .and_then(|c| c.as_str())
-        .and_then(|s| s.parse::<Bytes>().ok())
-        .unwrap_or_default()
-}
-
 /// Runtime bytecode of the `L2Withdrawals` predeploy.
 pub fn l2_withdrawals_code() -> Bytes {
-    artifact_code(L2_WITHDRAWALS_ARTIFACT, "deployedBytecode")
+    lanes_contracts::bytecode::l2_withdrawals_runtime().clone()
 }
 
 /// Waits for a receipt (up to 60 s).
@@ -68,8 +47,8 @@ pub async fn deploy(
     let fees = l1.fees().await?;
     let bridge = me.create(nonce);
     let rollup = me.create(nonce + 1);
-    let mut rollup_code = artifact_code(ROLLUP_ARTIFACT, "bytecode").to_vec();
-    let bridge_code = artifact_code(BRIDGE_ARTIFACT, "bytecode").to_vec();
+    let mut rollup_code = lanes_contracts::bytecode::rollup_creation().to_vec();
+    let bridge_code = lanes_contracts::bytecode::bridge_creation().to_vec();
     if rollup_code.is_empty() || bridge_code.is_empty() {
         return Err(eyre!(
             "contract artifacts have no bytecode (contracts/artifacts)"
@@ -81,7 +60,7 @@ pub async fn deploy(
         (None, rollup_code, 5_000_000),
         (
             Some(bridge),
-            IBridgeInit::initializeCall { rollup_: rollup }.abi_encode(),
+            lanes_contracts::Bridge::initializeCall { rollup_: rollup }.abi_encode(),
             200_000,
         ),
     ];

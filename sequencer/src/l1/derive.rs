@@ -22,7 +22,7 @@ use tracing::{error, info, warn};
 use super::{
     L1Settings, Settlement,
     batch::{self, BatchBlock},
-    contracts::{BatchHeader, IRollup},
+    contracts::{self, BatchHeader, IRollup},
     store::L1Store,
 };
 use crate::builder::BlockBuilder;
@@ -304,12 +304,12 @@ impl Deriver {
                 ));
             }
         };
-        if header.index != index || header.hash() != batch_hash {
+        if header.index != index || contracts::batch_hash(&header) != batch_hash {
             return Err(halt(
                 index,
                 format!(
                     "the header in transaction {tx_hash} hashes to {}, the event says {batch_hash}",
-                    header.hash()
+                    contracts::batch_hash(&header)
                 ),
             ));
         }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{
     Role, Settlement,
-    contracts::{merkle_proof, merkle_verify},
+    contracts::{verify_withdrawal_proof, withdrawal_leaf, withdrawal_proof},
     store::L1Store,
 };
 
@@ -134,14 +134,14 @@ impl LanesApiServer for LanesRpc {
             let leaves: Vec<_> = record
                 .withdrawals
                 .iter()
-                .map(|w| w.to_sol().leaf())
+                .map(|w| withdrawal_leaf(&w.to_sol()))
                 .collect();
-            let proof = merkle_proof(&leaves, pos);
-            debug_assert!(merkle_verify(
+            let proof = withdrawal_proof(&leaves, pos).unwrap_or_default();
+            debug_assert!(verify_withdrawal_proof(
+                record.header.withdrawals_root,
                 leaves[pos],
                 U256::from(pos),
                 &proof,
-                record.header.withdrawals_root
             ));
             let w = &record.withdrawals[pos];
             return Ok(json!({

@@ -13,7 +13,7 @@ use lanes_sequencer::{
     l1::{
         batch,
         batcher::collect_blocks,
-        contracts::{BatchHeader, L2_WITHDRAWALS, merkle_root},
+        contracts::{BatchHeader, L2_WITHDRAWALS, withdrawal_leaf, withdrawals_root},
         derive::{DeriveError, check_batch},
     },
     node::Node,
@@ -110,7 +110,10 @@ async fn batches_re_execute_to_the_same_blocks_and_reject_bad_data() {
     assert_eq!(txs, 27);
     assert_eq!(withdrawals.len(), 1);
     assert_eq!(withdrawals[0].to, alice.address());
-    assert_ne!(merkle_root(&[withdrawals[0].to_sol().leaf()]), B256::ZERO);
+    assert_ne!(
+        withdrawals_root(&[withdrawal_leaf(&withdrawals[0].to_sol())]),
+        B256::ZERO
+    );
     let data = batch::encode(&blocks).unwrap();
     println!(
         "batch of {txs} txs: {} bytes of RLP, {} bytes zstd ({:.2}x)",
