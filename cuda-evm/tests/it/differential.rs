@@ -391,7 +391,7 @@ proptest! {
         prop_assert_eq!(got.gas_used, expected.gas_used);
         // The post-states must be equal. The diffs themselves differ only where revm lists an
         // account it touched without changing it, which the kernel does not report yet
-        // (cuda-evm/KERNEL_REQUESTS.md); those entries change nothing.
+        // (cuda-evm/KNOWN_GAPS.md); those entries change nothing.
         prop_assert_eq!(post_state(&state, &got.diff), post_state(&state, &expected.diff));
         prop_assert_eq!(effective(&state, &got.diff), effective(&state, &expected.diff));
     }
