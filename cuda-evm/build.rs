@@ -13,7 +13,10 @@ use std::{
 };
 
 fn main() {
-    let kernels = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // The manifest dir of this build, read at run time: `env!` would bake in the path of the
+    // checkout the build script was first compiled in, which a shared target dir reuses.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let kernels = PathBuf::from(manifest)
         .join("../kernels")
         .canonicalize()
         .expect("kernels/ exists next to cuda-evm/");

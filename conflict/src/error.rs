@@ -1,4 +1,6 @@
-use crate::state::StateError;
+use revm::context::result::EVMError;
+
+use crate::{SkipReason, state::StateError};
 
 /// Result alias for this crate.
 pub type Result<T, E = ExecError> = std::result::Result<T, E>;
@@ -27,4 +29,21 @@ pub enum ExecError {
         /// What was expected and what was found.
         message: String,
     },
+}
+
+impl ExecError {
+    /// Sorts what revm returned for transaction `index` instead of a result: an invalid
+    /// transaction is the transaction's fault and is skipped (`Ok` with the reason); a state
+    /// read failure or any other EVM failure stops the block (`Err`). Every executor sorts
+    /// revm's errors this way, so that they skip and fail on exactly the same cases.
+    pub fn from_evm(index: usize, error: EVMError<StateError>) -> Result<SkipReason> {
+        match error {
+            EVMError::Transaction(invalid) => Ok(SkipReason::Invalid(invalid.to_string())),
+            EVMError::Database(e) => Err(Self::State(e)),
+            other => Err(Self::Evm {
+                index,
+                message: other.to_string(),
+            }),
+        }
+    }
 }

@@ -1046,15 +1046,9 @@ impl<'w, 'b> Committer<'w, 'b> {
                 self.state_mut().apply(result.state);
                 self.finalize_included(index, result.result);
             }
-            Err(EVMError::Transaction(invalid)) => {
-                self.finalize_skip(index, SkipReason::Invalid(invalid.to_string()));
-            }
-            Err(EVMError::Database(e)) => return Err(ExecError::State(e)),
-            Err(other) => {
-                return Err(ExecError::Evm {
-                    index,
-                    message: other.to_string(),
-                });
+            Err(error) => {
+                let reason = ExecError::from_evm(index, error)?;
+                self.finalize_skip(index, reason);
             }
         }
         Ok(())

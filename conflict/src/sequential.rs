@@ -1,7 +1,7 @@
 //! The reference executor: one transaction after another.
 
 use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
-use revm::{ExecuteEvm, context::result::EVMError};
+use revm::ExecuteEvm;
 
 use crate::{
     ExecError, Result,
@@ -44,16 +44,9 @@ impl Executor for SequentialExecutor {
                     out.gas_used = outcome.cumulative_gas_used;
                     out.included.push(IncludedTx { index, outcome });
                 }
-                Err(EVMError::Transaction(invalid)) => {
-                    let reason = SkipReason::Invalid(invalid.to_string());
+                Err(error) => {
+                    let reason = ExecError::from_evm(index, error)?;
                     out.skipped.push(SkippedTx { index, reason });
-                }
-                Err(EVMError::Database(e)) => return Err(ExecError::State(e)),
-                Err(other) => {
-                    return Err(ExecError::Evm {
-                        index,
-                        message: other.to_string(),
-                    });
                 }
             }
         }

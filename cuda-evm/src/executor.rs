@@ -41,7 +41,7 @@ use lanes_conflict::{
 use revm::{
     ExecuteEvm,
     bytecode::Bytecode,
-    context::{TxEnv, result::EVMError},
+    context::TxEnv,
     state::{Account, AccountInfo, EvmStorageSlot},
 };
 
@@ -632,15 +632,9 @@ impl<'b> BlockRun<'b> {
                 self.out.included.push(IncludedTx { index, outcome });
                 self.next += 1;
             }
-            Err(EVMError::Transaction(invalid)) => {
-                self.skip(index, SkipReason::Invalid(invalid.to_string()));
-            }
-            Err(EVMError::Database(e)) => return Err(ExecError::State(e)),
-            Err(other) => {
-                return Err(ExecError::Evm {
-                    index,
-                    message: other.to_string(),
-                });
+            Err(error) => {
+                let reason = ExecError::from_evm(index, error)?;
+                self.skip(index, reason);
             }
         }
         Ok(())
