@@ -138,20 +138,46 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
   // Restart the sequencer on its datadir; reorg L1 under the batcher and watch it re-post.
   seq = await startNode({ name: 'settlement-sequencer-2', datadir: seqDatadir, args: ['--l1-rpc', anvil.url, '--batch.max-age', '1s', '--block-time', '100ms'] });
   t.after(() => seq.stop());
-  const committedBefore = (await seq.rpc('lanes_rollupConfig')).lastCommittedBatch;
+  const rollupAbi = artifact('Rollup').abi;
+  const onL1 = async (functionName, args = []) => l1.readContract({ address: config.rollup, abi: rollupAbi, functionName, args });
+  // The node reads L1 before it serves RPC: its view is never a default zero.
+  const committedAtStart = Number(await onL1('lastCommitted'));
+  assert.ok((await seq.rpc('lanes_rollupConfig')).lastCommittedBatch >= committedAtStart);
   const snapshot = await rpc(anvil.url, 'evm_snapshot');
   const sender = devAccount(7);
-  const n = await createPublicClient({ chain: lanesDev, transport: http(seq.url) }).getTransactionCount({ address: sender.address });
+  const l2b = createPublicClient({ chain: lanesDev, transport: http(seq.url) });
+  const n = await l2b.getTransactionCount({ address: sender.address });
   const raw = await sender.signTransaction({ chainId: lanesDev.id, type: 'eip1559', nonce: n, to: devAccount(8).address, value: 1n, gas: 21000n, maxFeePerGas: parseGwei('20'), maxPriorityFeePerGas: parseGwei('1') });
-  await seq.rpc('eth_sendRawTransaction', [raw]);
-  const target = committedBefore + 1;
-  await waitFor(async () => (await seq.rpc('lanes_rollupConfig')).lastCommittedBatch >= target, { timeoutMs: 60_000, intervalMs: 300, what: `batch ${target} committed` });
-  const firstPost = await seq.rpc('lanes_batchStatus', [target]);
-  assert.equal(await rpc(anvil.url, 'evm_revert', [snapshot]), true);
+  const rHash = await seq.rpc('eth_sendRawTransaction', [raw]);
+  const rBlock = (await l2b.waitForTransactionReceipt({ hash: rHash, timeout: 60_000 })).blockNumber;
+  // Wait until the batch holding that block is committed on L1 (after the snapshot, since
+  // the block did not exist before it).
+  let committedBefore = 0;
   await waitFor(async () => {
-    const b = await seq.rpc('lanes_batchStatus', [target]);
-    return b.l1Transactions.length > firstPost.l1Transactions.length && b.state !== 'pending' && b.l1Tx && b.l1Tx !== firstPost.l1Tx;
-  }, { timeoutMs: 60_000, intervalMs: 300, what: `batch ${target} re-posted after the reorg` });
+    committedBefore = Number(await onL1('lastCommitted'));
+    if (committedBefore === 0) return false;
+    const b = await seq.rpc('lanes_batchStatus', [committedBefore]);
+    return BigInt(b.lastBlock) >= rBlock;
+  }, { timeoutMs: 60_000, intervalMs: 300, what: `the batch with L2 block ${rBlock} committed` });
+  const posted = [];
+  for (let i = committedAtStart + 1; i <= committedBefore; i++) posted.push(await onL1('batchHash', [BigInt(i)]));
+  // Reorg L1 back to the snapshot: the commit of that batch is gone from the Rollup.
+  assert.equal(await rpc(anvil.url, 'evm_revert', [snapshot]), true);
+  const committedAfterReorg = Number(await onL1('lastCommitted'));
+  assert.ok(committedAfterReorg < committedBefore, `the reorg dropped a commit (${committedAfterReorg} < ${committedBefore})`);
+  // The batcher notices and posts the same batches again, in order.
+  await waitFor(async () => {
+    if (Number(await onL1('lastCommitted')) < committedBefore) return false;
+    for (let i = committedAtStart + 1; i <= committedBefore; i++) {
+      if ((await onL1('batchHash', [BigInt(i)])) !== posted[i - committedAtStart - 1]) return false;
+    }
+    const b = await seq.rpc('lanes_batchStatus', [committedBefore]);
+    return b.state !== 'pending' && b.l1Tx !== null && b.l1Block !== null;
+  }, { timeoutMs: 90_000, intervalMs: 300, what: `batches ${committedAfterReorg + 1}..=${committedBefore} re-posted after the reorg` });
+  const target = committedBefore;
+  const reposted = await seq.rpc('lanes_batchStatus', [target]);
+  assert.equal(reposted.batchHash, posted.at(-1));
+  assert.equal(new Set(reposted.l1Transactions).size, reposted.l1Transactions.length, 'each L1 transaction listed once');
   // The follower picks up the re-posted batch too.
   const seqHead2 = await createPublicClient({ chain: lanesDev, transport: http(seq.url) }).getBlock({ blockTag: 'latest' });
   await waitFor(async () => {

@@ -152,17 +152,11 @@ impl Batcher {
     }
 
     async fn tick(&mut self) -> eyre::Result<()> {
+        let view = self.s.refresh_view().await?;
+        let (committed, finalized, l1_head) =
+            (view.last_committed, view.last_finalized, view.l1_head);
         let l1 = &self.s.l1;
         let rollup = self.s.rollup;
-        let committed = l1.view(rollup, IRollup::lastCommittedCall {}).await?;
-        let finalized = l1.view(rollup, IRollup::lastFinalizedCall {}).await?;
-        let l1_head = l1.block_number().await?;
-        {
-            let mut v = self.s.view.write();
-            v.last_committed = committed;
-            v.last_finalized = finalized;
-            v.l1_head = l1_head;
-        }
 
         // 1. The transaction in flight.
         if let Some(mut inflight) = self.store().inflight()? {
@@ -237,16 +231,23 @@ impl Batcher {
             }
         }
         if committed < local_last {
+            // Batches past `committed` are not on L1 (whatever landed them was reorged out, or
+            // they were never posted): forget where they landed, then post the next one again.
+            for index in committed + 1..=local_last {
+                if let Some(mut record) = self.store().batch(index)?
+                    && record.landed.take().is_some()
+                {
+                    warn!(
+                        index,
+                        "batch fell out of L1 (reorg?); it will be posted again"
+                    );
+                    self.store().put_batch(&record)?;
+                }
+            }
             let record = self
                 .store()
                 .batch(committed + 1)?
                 .ok_or_else(|| eyre!("batch {} missing from storage", committed + 1))?;
-            if !record.l1_txs.is_empty() {
-                warn!(
-                    index = record.header.index,
-                    "batch is not on L1 (reorg?); posting it again"
-                );
-            }
             return self.post(&record).await;
         }
 
@@ -410,7 +411,10 @@ impl Batcher {
     fn note_tx(&self, action: Action, hash: B256) -> eyre::Result<()> {
         if let Action::Commit(index) = action
             && let Some(mut record) = self.store().batch(index)?
+            && !record.l1_txs.contains(&hash)
         {
+            // A re-post after a reorg may sign the very same transaction again (same nonce,
+            // fees and data): it is one L1 transaction, listed once.
             record.l1_txs.push(hash);
             self.store().put_batch(&record)?;
         }

@@ -159,22 +159,9 @@ impl Deriver {
             .cursor()
             .map_err(eyre::Report::from)?
             .unwrap_or_default();
-        let head = l1.block_number().await.map_err(eyre::Report::from)?;
-        let committed = l1
-            .view(self.s.rollup, IRollup::lastCommittedCall {})
-            .await
-            .map_err(eyre::Report::from)?;
-        let finalized = l1
-            .view(self.s.rollup, IRollup::lastFinalizedCall {})
-            .await
-            .map_err(eyre::Report::from)?;
-        {
-            let mut v = self.s.view.write();
-            v.l1_head = head;
-            v.last_committed = committed;
-            v.last_finalized = finalized;
-            v.derived_batch = Some(cursor.batch);
-        }
+        let view = self.s.refresh_view().await.map_err(eyre::Report::from)?;
+        let head = view.l1_head;
+        self.s.view.write().derived_batch = Some(cursor.batch);
         // An L1 reorg under the scanned range: rescan from further back (batches already
         // derived are recognised by their hash and skipped).
         if cursor.next_l1_block > 0 {

@@ -128,6 +128,28 @@ pub struct L1Handle {
     anvil: Option<anvil::Anvil>,
 }
 
+impl Settlement {
+    /// Reads the Rollup's last committed and finalized batch and the L1 head into
+    /// [`Settlement::view`], and returns what it read. Called before the RPC serves (so
+    /// `lanes_rollupConfig` never reports a batch count it has not read) and on every poll.
+    pub async fn refresh_view(&self) -> client::L1Result<L1View> {
+        let committed = self
+            .l1
+            .view(self.rollup, contracts::IRollup::lastCommittedCall {})
+            .await?;
+        let finalized = self
+            .l1
+            .view(self.rollup, contracts::IRollup::lastFinalizedCall {})
+            .await?;
+        let head = self.l1.block_number().await?;
+        let mut v = self.view.write();
+        v.last_committed = committed;
+        v.last_finalized = finalized;
+        v.l1_head = head;
+        Ok(v.clone())
+    }
+}
+
 impl L1Handle {
     /// Stops the worker and waits for it; stops anvil.
     pub fn shutdown(mut self) {
@@ -231,6 +253,10 @@ pub async fn start(
             node,
             view: RwLock::new(L1View::default()),
         });
+        settlement
+            .refresh_view()
+            .await
+            .wrap_err_with(|| format!("reading Rollup {rollup} on {url}"))?;
         let builder = builder.ok_or_else(|| eyre!("a follower needs a block builder"))?;
         let worker = derive::spawn(settlement.clone(), builder, settings.clone(), stop.clone())?;
         info!(%rollup, %bridge, l1 = %url, "following L1");
@@ -317,6 +343,10 @@ pub async fn start(
         node,
         view: RwLock::new(L1View::default()),
     });
+    settlement
+        .refresh_view()
+        .await
+        .wrap_err_with(|| format!("reading Rollup {} on {url}", deployment.rollup))?;
     info!(
         rollup = %deployment.rollup,
         bridge = %deployment.bridge,
