@@ -31,3 +31,10 @@ sol!(
     L2Withdrawals,
     "artifacts/L2Withdrawals.json"
 );
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq, Default)]
+    L2Deposits,
+    "artifacts/L2Deposits.json"
+);

@@ -1,6 +1,6 @@
 //! Creation and deployed (runtime) bytecode of each contract, from the committed artifacts.
 
-use crate::{Bridge, L2Withdrawals, Rollup};
+use crate::{Bridge, L2Deposits, L2Withdrawals, Rollup};
 use alloy_primitives::Bytes;
 
 /// Creation bytecode of `Rollup` (constructor arguments go after it).
@@ -33,4 +33,10 @@ pub fn l2_withdrawals_creation() -> &'static Bytes {
 /// so this is exactly the code a deployment would leave).
 pub fn l2_withdrawals_runtime() -> &'static Bytes {
     &L2Withdrawals::DEPLOYED_BYTECODE
+}
+
+/// Runtime bytecode of `L2Deposits`, which the node places at [`crate::L2_DEPOSITS_ADDRESS`] in
+/// the L2 genesis with its storage (slot 0: the deposit system account).
+pub fn l2_deposits_runtime() -> &'static Bytes {
+    &L2Deposits::DEPLOYED_BYTECODE
 }

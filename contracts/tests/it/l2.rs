@@ -65,3 +65,93 @@ async fn withdraw_counts_locks_and_emits() {
         *bytecode::l2_withdrawals_runtime()
     );
 }
+
+/// L2Deposits placed as the node's genesis does (runtime code, slot 0 = the system account,
+/// a reserve balance), driven by the public deposit system key.
+#[tokio::test]
+async fn deposits_finalize_in_order_with_the_bridge_hash() {
+    use lanes_contracts::{
+        L2_DEPOSITS_ADDRESS,
+        L2Deposits::{self, L2DepositsErrors},
+        deposit_system_address, deposit_system_key, hashes, signing_provider,
+    };
+    let l2 = Anvil::spawn().unwrap();
+    let user = l2.dev_provider(USER).unwrap();
+    let system = deposit_system_address();
+    let reserve = U256::from(10u64.pow(24));
+    user.anvil_set_code(L2_DEPOSITS_ADDRESS, bytecode::l2_deposits_runtime().clone())
+        .await
+        .unwrap();
+    user.anvil_set_storage_at(
+        L2_DEPOSITS_ADDRESS,
+        U256::ZERO,
+        alloy_primitives::B256::left_padding_from(system.as_slice()),
+    )
+    .await
+    .unwrap();
+    user.anvil_set_balance(L2_DEPOSITS_ADDRESS, reserve)
+        .await
+        .unwrap();
+    user.anvil_set_balance(system, U256::from(10u64.pow(20)))
+        .await
+        .unwrap();
+    let sys = signing_provider(
+        &l2.endpoint(),
+        alloy_signer_local::PrivateKeySigner::from_bytes(&deposit_system_key()).unwrap(),
+    )
+    .unwrap();
+    let d = L2Deposits::new(L2_DEPOSITS_ADDRESS, &sys);
+    assert_eq!(d.system().call().await.unwrap(), system);
+
+    let from = addr(STRANGER);
+    let to = Address::repeat_byte(0xd7);
+    let value = U256::from(12345);
+    let h0 = hashes::deposit_hash(alloy_primitives::B256::ZERO, 0, from, to, value);
+    // Out of order, wrong hash, wrong sender: named errors, nothing changes.
+    let e: L2DepositsErrors = reverts(d.finalizeDeposit(1, from, to, value, h0)).await;
+    assert!(matches!(e, L2DepositsErrors::OutOfOrder(_)), "{e:?}");
+    let e: L2DepositsErrors =
+        reverts(d.finalizeDeposit(0, from, to, value + U256::from(1), h0)).await;
+    assert!(
+        matches!(e, L2DepositsErrors::DepositHashMismatch(_)),
+        "{e:?}"
+    );
+    let as_user = L2Deposits::new(L2_DEPOSITS_ADDRESS, &user);
+    let e: L2DepositsErrors = reverts(as_user.finalizeDeposit(0, from, to, value, h0)).await;
+    assert!(matches!(e, L2DepositsErrors::NotSystem(_)), "{e:?}");
+
+    let receipt = mined(d.finalizeDeposit(0, from, to, value, h0)).await;
+    let ev = receipt
+        .decoded_log::<L2Deposits::DepositFinalized>()
+        .unwrap();
+    assert_eq!(
+        (ev.index, ev.from, ev.to, ev.value, ev.depositHash),
+        (0, from, to, value, h0)
+    );
+    assert_eq!(user.get_balance(to).await.unwrap(), value);
+    assert_eq!(d.nextIndex().call().await.unwrap(), 1);
+    assert_eq!(d.depositHash().call().await.unwrap(), h0);
+    // Replaying deposit 0 is out of order.
+    let e: L2DepositsErrors = reverts(d.finalizeDeposit(0, from, to, value, h0)).await;
+    assert!(matches!(e, L2DepositsErrors::OutOfOrder(_)), "{e:?}");
+
+    // A recipient that refuses ETH (L2Withdrawals has no receive function): held, claimable
+    // only by that address; the deposit still counts.
+    user.anvil_set_code(
+        L2_WITHDRAWALS_ADDRESS,
+        bytecode::l2_withdrawals_runtime().clone(),
+    )
+    .await
+    .unwrap();
+    let h1 = hashes::deposit_hash(h0, 1, from, L2_WITHDRAWALS_ADDRESS, value);
+    let receipt = mined(d.finalizeDeposit(1, from, L2_WITHDRAWALS_ADDRESS, value, h1)).await;
+    assert!(receipt.decoded_log::<L2Deposits::DepositHeld>().is_some());
+    assert_eq!(d.held(L2_WITHDRAWALS_ADDRESS).call().await.unwrap(), value);
+    assert_eq!(d.nextIndex().call().await.unwrap(), 2);
+    assert_eq!(
+        user.get_balance(L2_DEPOSITS_ADDRESS).await.unwrap(),
+        reserve - value
+    );
+    let e: L2DepositsErrors = reverts(as_user.claimHeld()).await;
+    assert!(matches!(e, L2DepositsErrors::NothingHeld(_)), "{e:?}");
+}
