@@ -17,11 +17,12 @@ pragma solidity ^0.8.24;
 contract L2Deposits {
     /// @notice The only sender allowed to call `finalizeDeposit` (genesis storage slot 0).
     address public system;
-    /// @notice Index of the next deposit to finalize (= number finalized so far).
-    uint64 public nextIndex;
-    /// @notice Rolling hash after `nextIndex` deposits (zero before the first).
+    /// @notice Rolling hash after `nextIndex` deposits (zero before the first; slot 1).
     bytes32 public depositHash;
-    /// @notice ETH held for recipients whose address refused the payment (a reverting contract).
+    /// @notice Index of the next deposit to finalize (= number finalized so far; slot 2).
+    uint64 public nextIndex;
+    /// @notice ETH held for recipients whose address refused the payment (a reverting contract;
+    ///         mapping at slot 3).
     mapping(address => uint256) public held;
 
     /// @notice Gas the payment to the recipient may use; the rest of the system transaction

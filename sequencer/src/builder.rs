@@ -46,6 +46,12 @@ pub enum BuildError {
     /// The executor failed.
     #[error(transparent)]
     Exec(#[from] lanes_conflict::ExecError),
+    /// Reading the parent state failed.
+    #[error(transparent)]
+    State(#[from] lanes_conflict::StateError),
+    /// Signing a deposit transaction failed.
+    #[error("signing a deposit transaction: {0}")]
+    Sign(String),
 }
 
 /// Why a block from elsewhere could not be imported.
@@ -151,7 +157,7 @@ impl BlockBuilder {
                 // We fell behind (a slow block); do not try to catch up with a burst.
                 next = now + self.block_time;
             }
-            if self.node.pool().has_pending() {
+            if self.node.pool().has_pending() || !self.node.deposits().is_empty() {
                 self.build_block()?;
             }
         }
@@ -166,13 +172,21 @@ impl BlockBuilder {
         let parent = self.node.head();
         let base_fee = Node::next_base_fee_of(&parent);
         let gas_limit = self.node.chain().gas_limit;
-        let candidates: Vec<Recovered<TxEnvelope>> = self
-            .node
-            .pool()
-            .best(base_fee, gas_limit, MAX_BLOCK_TXS)
-            .into_iter()
-            .map(|t| (*t).clone())
-            .collect();
+        // L1 deposits first, in queue order; then the pool's best.
+        let mut candidates = self.deposit_txs(&parent, base_fee)?;
+        let deposits = candidates.len();
+        let deposit_gas = deposits as u64 * crate::deposits::DEPOSIT_TX_GAS;
+        candidates.extend(
+            self.node
+                .pool()
+                .best(
+                    base_fee,
+                    gas_limit.saturating_sub(deposit_gas),
+                    MAX_BLOCK_TXS,
+                )
+                .into_iter()
+                .map(|t| (*t).clone()),
+        );
         if candidates.is_empty() {
             return Ok(None);
         }
@@ -198,7 +212,11 @@ impl BlockBuilder {
             .filter(|s| matches!(s.reason, SkipReason::Invalid(_)))
             .map(|s| {
                 let hash = *candidates[s.index].tx_hash();
-                debug!(%hash, reason = ?s.reason, "dropping transaction invalid at execution");
+                if s.index < deposits {
+                    error!(%hash, reason = ?s.reason, "deposit transaction not includable; retried next block");
+                } else {
+                    debug!(%hash, reason = ?s.reason, "dropping transaction invalid at execution");
+                }
                 hash
             })
             .collect();
@@ -210,6 +228,40 @@ impl BlockBuilder {
         let new_block = self.commit(block, &execution, &invalid)?;
         log_block(&new_block, base_fee, started, exec_elapsed, &self.node);
         Ok(Some(new_block))
+    }
+
+    /// The system transactions for the L1 deposits not yet on L2 at `parent`, in queue order.
+    fn deposit_txs(
+        &self,
+        parent: &alloy_consensus::Sealed<Header>,
+        base_fee: u64,
+    ) -> Result<Vec<Recovered<TxEnvelope>>, BuildError> {
+        let queue = self.node.deposits();
+        if queue.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reader = self.node.store().reader()?;
+        let state = StateAt::new(&reader, parent.number, parent.number);
+        let (next, _) = crate::deposits::l2_progress(&state)?;
+        let pending = queue.pending_from(next, crate::deposits::MAX_PER_BLOCK);
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let system = crate::deposits::system_address();
+        let nonce = lanes_conflict::StateView::account(&state, system)?.map_or(0, |a| a.nonce);
+        let chain_id = self.node.chain().chain_id;
+        let txs = pending
+            .iter()
+            .zip(nonce..)
+            .map(|(d, nonce)| crate::deposits::deposit_tx(d, nonce, base_fee, chain_id))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| BuildError::Sign(e.to_string()))?;
+        debug!(
+            first = pending[0].index,
+            count = pending.len(),
+            "including L1 deposits"
+        );
+        Ok(txs)
     }
 
     /// Re-executes a block received from elsewhere (derivation from L1): the given

@@ -80,6 +80,49 @@ pub struct ChainSpec {
     pub dev_accounts: Vec<Address>,
 }
 
+/// Wei the `L2Deposits` predeploy holds at genesis: the reserve of L2 ETH not yet bridged,
+/// paid out as L1 deposits arrive (one billion ETH; nothing mints on L2).
+pub const DEPOSIT_RESERVE_WEI: u128 = 1_000_000_000 * 10u128.pow(18);
+
+/// Wei the deposit system account holds at genesis to pay the base fee of deposit
+/// transactions (one million ETH: about 10^10 deposits at 1 gwei).
+pub const DEPOSIT_SYSTEM_GAS_WEI: u128 = 1_000_000 * 10u128.pow(18);
+
+/// Adds the settlement system contracts to a genesis (unless the file already places
+/// something at their addresses): `L2Withdrawals`, and `L2Deposits` with its reserve and the
+/// deposit system account in slot 0, plus that account's gas money.
+pub fn insert_settlement_predeploys(genesis: &mut Genesis) {
+    use crate::l1::contracts::{L2_DEPOSITS, L2_WITHDRAWALS, deposit_system_address};
+    genesis
+        .alloc
+        .entry(L2_WITHDRAWALS)
+        .or_insert_with(|| GenesisAccount {
+            code: Some(crate::l1::deploy::l2_withdrawals_code()),
+            ..Default::default()
+        });
+    let system = deposit_system_address();
+    genesis
+        .alloc
+        .entry(L2_DEPOSITS)
+        .or_insert_with(|| GenesisAccount {
+            code: Some(crate::l1::deploy::l2_deposits_code()),
+            balance: U256::from(DEPOSIT_RESERVE_WEI),
+            storage: Some(
+                [(B256::ZERO, B256::left_padding_from(system.as_slice()))]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..Default::default()
+        });
+    genesis
+        .alloc
+        .entry(system)
+        .or_insert_with(|| GenesisAccount {
+            balance: U256::from(DEPOSIT_SYSTEM_GAS_WEI),
+            ..Default::default()
+        });
+}
+
 /// Addresses of the first `count` accounts of the standard test mnemonic
 /// (`m/44'/60'/0'/0/i`). Only addresses leave this function; keys are dropped.
 pub fn dev_accounts(count: u32) -> Result<Vec<Address>, ChainError> {
@@ -108,14 +151,7 @@ impl ChainSpec {
             ..Default::default()
         };
         genesis.config.chain_id = chain_id;
-        // The L2Withdrawals system contract (settlement), at its fixed address.
-        genesis.alloc.insert(
-            crate::l1::contracts::L2_WITHDRAWALS,
-            GenesisAccount {
-                code: Some(crate::l1::deploy::l2_withdrawals_code()),
-                ..Default::default()
-            },
-        );
+        insert_settlement_predeploys(&mut genesis);
         for address in &accounts {
             genesis.alloc.insert(
                 *address,
@@ -158,6 +194,7 @@ impl ChainSpec {
         if genesis.gas_limit == 0 {
             genesis.gas_limit = DEFAULT_GAS_LIMIT;
         }
+        insert_settlement_predeploys(&mut genesis);
         Ok(Self {
             chain_id: genesis.config.chain_id,
             gas_limit: genesis.gas_limit,

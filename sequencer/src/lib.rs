@@ -8,7 +8,8 @@
 //! - [`node`]: the shared core and the JSON-RPC backend;
 //! - [`chain`], [`cli`], [`launch`]: chain specs, configuration and start-up;
 //! - [`statetest`]: `lanes statetest`, the GeneralStateTests runner of `lanes-cuda-evm`.
-//! - [`l1`]: settlement on Ethereum (batcher, derivation, dev L1, `lanes_` RPC).
+//! - [`l1`]: settlement on Ethereum (batcher, derivation, dev L1, `lanes_` RPC);
+//! - [`deposits`]: L1 deposits as L2 system transactions.
 //!
 //! The crate has no feature flags.
 
@@ -16,6 +17,7 @@ pub mod bench;
 pub mod builder;
 pub mod chain;
 pub mod cli;
+pub mod deposits;
 pub mod l1;
 pub mod launch;
 pub mod node;

@@ -82,6 +82,8 @@ pub struct Node {
     history_blocks: u64,
     /// A follower takes no transactions (it derives blocks from L1).
     read_only: std::sync::atomic::AtomicBool,
+    /// L1 deposits read by the watcher, waiting for the builder.
+    deposits: crate::deposits::DepositQueue,
 }
 
 fn internal(e: impl std::fmt::Display) -> BackendError {
@@ -162,6 +164,7 @@ impl Node {
             pending,
             history_blocks: 100_000,
             read_only: std::sync::atomic::AtomicBool::new(false),
+            deposits: crate::deposits::DepositQueue::default(),
         };
         Ok((Arc::new(node), tries))
     }
@@ -185,6 +188,11 @@ impl Node {
     /// The pool.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// L1 deposits waiting to be included (filled only on a settling sequencer).
+    pub fn deposits(&self) -> &crate::deposits::DepositQueue {
+        &self.deposits
     }
 
     /// The head header.

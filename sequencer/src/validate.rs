@@ -89,6 +89,12 @@ pub enum TxError {
         /// Base fee of the next block.
         base_fee: u64,
     },
+    /// Signed by the deposit system account, whose transactions only the block builder makes
+    /// (from the L1 Bridge's queue).
+    #[error(
+        "transactions from {0} (the deposit system account) are made by the sequencer from L1 deposits only"
+    )]
+    SystemSender(Address),
     /// EIP-3860.
     #[error("max initcode size exceeded: code size {size}, limit {limit}")]
     InitcodeTooLarge {
@@ -121,6 +127,7 @@ impl TxError {
             TxError::TipAboveFeeCap { .. } => "tip_above_fee_cap",
             TxError::FeeCapTooLow { .. } => "fee_cap_below_base_fee",
             TxError::InitcodeTooLarge { .. } => "initcode_size",
+            TxError::SystemSender(_) => "system_sender",
         }
     }
 }
@@ -252,6 +259,9 @@ pub fn validate_raw(raw: &[u8], ctx: &ValidationContext) -> Result<Recovered<TxE
         });
     }
     let sender = recover_sender(&tx)?;
+    if sender == crate::deposits::system_address() {
+        return Err(TxError::SystemSender(sender));
+    }
     if tx.max_fee_per_gas() < u128::from(ctx.base_fee) {
         return Err(TxError::FeeCapTooLow {
             sender,
@@ -305,6 +315,22 @@ mod tests {
         let tx = validate_raw(&raw, &CTX).unwrap();
         assert_eq!(tx.signer(), sender);
         assert_eq!(tx.inner().recover_signer().unwrap(), sender);
+    }
+
+    #[test]
+    fn refuses_the_deposit_system_account() {
+        let d = crate::deposits::L1Deposit {
+            index: 0,
+            from: Address::ZERO,
+            to: Address::ZERO,
+            value: alloy_primitives::U256::from(1),
+            deposit_hash: alloy_primitives::B256::ZERO,
+            l1_block: 0,
+        };
+        let tx = crate::deposits::deposit_tx(&d, 0, 100, 1337).unwrap();
+        let raw = alloy_eips::eip2718::Encodable2718::encoded_2718(tx.inner());
+        let err = validate_raw(&raw, &CTX).unwrap_err();
+        assert!(matches!(err, TxError::SystemSender(_)), "{err}");
     }
 
     #[test]

@@ -9,12 +9,13 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPublicClient, createWalletClient, defineChain, encodeFunctionData, http, parseEther, parseGwei } from 'viem';
-import { mnemonicToAccount } from 'viem/accounts';
+import { createPublicClient, createWalletClient, defineChain, encodeFunctionData, http, keccak256, parseEther, parseEventLogs, parseGwei, toBytes } from 'viem';
+import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { devAccount, foundryBin, freePort, lanesDev, MNEMONIC, REFERENCE, ROOT, rpc, rpcRaw, startNode, waitFor } from './harness.mjs';
 
 const artifact = (name) => JSON.parse(readFileSync(join(ROOT, 'contracts', 'artifacts', `${name}.json`), 'utf8'));
 const L2_WITHDRAWALS = '0x4c00000000000000000000000000000000000001';
+const L2_DEPOSITS = '0x4c00000000000000000000000000000000000002';
 const TXS = Number(process.env.LANES_E2E_SETTLEMENT_TXS ?? 300);
 
 async function startAnvil() {
@@ -57,9 +58,35 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
     });
     hashes.push(await seq.rpc('eth_sendRawTransaction', [raw]));
   }
-  // A withdrawal of 1 ETH to an L1 account that holds nothing else we touch.
+  // Deposit 2 ETH on L1 to a fresh L2 account; the sequencer pays it out on L2 with a system
+  // transaction whose receipt carries L2Deposits' DepositFinalized.
+  const bridgeAbi = artifact('Bridge').abi;
+  const depositsAbi = artifact('L2Deposits').abi;
+  const depositor = createWalletClient({ account: mnemonicToAccount(MNEMONIC, { addressIndex: 3 }), chain: l1Chain, transport: http(anvil.url) });
+  const withdrawer = privateKeyToAccount(generatePrivateKey());
+  const dTx = await depositor.writeContract({ address: config.bridge, abi: bridgeAbi, functionName: 'depositETH', args: [withdrawer.address], value: parseEther('2') });
+  const dReceipt = await l1.waitForTransactionReceipt({ hash: dTx });
+  const [queued] = parseEventLogs({ abi: bridgeAbi, logs: dReceipt.logs, eventName: 'DepositQueued' });
+  assert.equal(queued.args.index, 0n);
+  await waitFor(async () => (await l2.getBalance({ address: withdrawer.address })) === parseEther('2'), { timeoutMs: 60_000, intervalMs: 300, what: 'the deposit paid out on L2' });
+  const depositLogs = await l2.getContractEvents({ address: L2_DEPOSITS, abi: depositsAbi, eventName: 'DepositFinalized', fromBlock: 0n });
+  assert.equal(depositLogs.length, 1);
+  assert.equal(depositLogs[0].args.to, withdrawer.address);
+  assert.equal(depositLogs[0].args.depositHash, queued.args.depositHash);
+  const depositTx = await l2.getTransaction({ hash: depositLogs[0].transactionHash });
+  assert.equal(depositTx.to.toLowerCase(), L2_DEPOSITS);
+  assert.equal((await l2.getTransactionReceipt({ hash: depositLogs[0].transactionHash })).status, 'success');
+  // Nobody else may send from the deposit system account.
+  // Nobody else may send from the deposit system account, although its key is public.
+  const system = privateKeyToAccount(keccak256(toBytes('lanes/l2/deposit-system')));
+  assert.equal(depositTx.from.toLowerCase(), system.address.toLowerCase());
+  const forgedRaw = await system.signTransaction({ chainId: lanesDev.id, type: 'eip1559', nonce: 1, to: withdrawer.address, value: 1n, gas: 21000n, maxFeePerGas: parseGwei('20'), maxPriorityFeePerGas: 0n });
+  const forged = await rpcRaw(seq.url, 'eth_sendRawTransaction', [forgedRaw]);
+  assert.equal(forged.error?.code, -32000);
+  assert.match(forged.error?.message ?? '', /deposit system account/);
+
+  // The depositor's L2 account withdraws 1 ETH to an L1 account that holds nothing else we touch.
   const l1Recipient = '0x000000000000000000000000000000000000bEEF';
-  const withdrawer = devAccount(6);
   const l2Wallet = createWalletClient({ account: withdrawer, chain: lanesDev, transport: http(seq.url) });
   const withdrawalsAbi = artifact('L2Withdrawals').abi;
   const wHash = await l2Wallet.sendTransaction({
@@ -82,6 +109,9 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
     return true;
   }, { timeoutMs: 120_000, intervalMs: 500, what: 'all blocks in finalized batches' });
   assert.equal(lastBatch.state, 'finalized');
+  // The batches consumed the deposit, with the Bridge's rolling hash (commitBatch checked it).
+  assert.equal(lastBatch.depositCount, 1);
+  assert.equal(lastBatch.depositHash, queued.args.depositHash);
 
   // Cost per L2 transaction, from the batches' receipts.
   let gas = 0, bytes = 0, txs = 0;
@@ -91,7 +121,7 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
     gas += b.l1GasUsed; bytes += b.dataSize; txs += b.txCount;
   }
   console.log(`# calldata DA: ${lastBatch.index} batches, ${txs} L2 txs, ${bytes} bytes (${(bytes / txs).toFixed(1)} B/tx), ${gas} L1 gas (${(gas / txs).toFixed(0)} gas/tx)`);
-  assert.equal(txs, TXS + 1);
+  assert.equal(txs, TXS + 2); // the transfers, the deposit, the withdrawal
   if (process.env.LANES_E2E_DUMP_BATCH) {
     // For measuring compression offline: the commit calldata of batch 1.
     const tx = await l1.getTransaction({ hash: (await seq.rpc('lanes_batchStatus', [1])).l1Tx });
@@ -101,12 +131,10 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
   // Claim the withdrawal on L1 with the node's proof.
   const proof = await seq.rpc('lanes_getWithdrawalProof', ['0x0']);
   assert.equal(proof.withdrawal.to.toLowerCase(), l1Recipient.toLowerCase());
-  const bridgeAbi = artifact('Bridge').abi;
   const l1Wallet = createWalletClient({ account: mnemonicToAccount(MNEMONIC, { addressIndex: 3 }), chain: l1Chain, transport: http(anvil.url) });
   const w = { id: BigInt(proof.withdrawal.id), from: proof.withdrawal.from, to: proof.withdrawal.to, amount: BigInt(proof.withdrawal.amount) };
-  // The dev chain's prefunded L2 accounts are not backed by L1 deposits (and the node does not
-  // carry deposits to L2 yet), so the Bridge starts empty: give it the ETH that backs L2.
-  await rpc(anvil.url, 'anvil_setBalance', [config.bridge, '0x' + parseEther('100').toString(16)]);
+  // The Bridge pays the claim out of the deposit it holds.
+  assert.equal(await l1.getBalance({ address: config.bridge }), parseEther('2'));
   const before = await l1.getBalance({ address: l1Recipient });
   const claim = await l1Wallet.writeContract({ address: config.bridge, abi: bridgeAbi, functionName: 'claimWithdrawal', args: [BigInt(proof.batchIndex), w, BigInt(proof.leafIndex), proof.proof] });
   assert.equal((await l1.waitForTransactionReceipt({ hash: claim })).status, 'success');

@@ -34,8 +34,8 @@ use super::{
     batch::{self, BatchBlock},
     client::{L1Error, sign_eip1559},
     contracts::{
-        BatchHeader, IL2Withdrawals, IRollup, L2_WITHDRAWALS, batch_hash, genesis_batch_hash,
-        withdrawal_leaf, withdrawals_root,
+        BatchHeader, IBridge, IL2Deposits, IL2Withdrawals, IRollup, L2_DEPOSITS, L2_WITHDRAWALS,
+        batch_hash, genesis_batch_hash, withdrawal_leaf, withdrawals_root,
     },
     store::{
         Action, BatchRecord, DaKind, Inflight, L1Store, Landed, StoredHeader, WithdrawalRecord,
@@ -60,6 +60,7 @@ pub fn spawn(
             signer,
             dev,
             settings,
+            deposit_scan: 0,
         };
         let mut last_error = String::new();
         while !stop.load(Ordering::Relaxed) {
@@ -86,20 +87,35 @@ pub struct Batcher {
     signer: PrivateKeySigner,
     dev: bool,
     settings: L1Settings,
+    /// Next L1 block to read `DepositQueued` events from.
+    deposit_scan: u64,
 }
 
-/// Reads blocks `first..=last` of the node as batch blocks, with their withdrawals.
+/// Blocks read for a batch, with what the batch header needs from their receipts.
+#[derive(Debug, Clone, Default)]
+pub struct CollectedBlocks {
+    /// The blocks, in order.
+    pub blocks: Vec<BatchBlock>,
+    /// Withdrawals started in them (`WithdrawalInitiated`), in leaf order.
+    pub withdrawals: Vec<WithdrawalRecord>,
+    /// Transactions in them.
+    pub tx_count: usize,
+    /// The last L1 deposit they finalized (`DepositFinalized`): its index and the rolling hash
+    /// after it.
+    pub last_deposit: Option<(u64, B256)>,
+}
+
+/// Reads blocks `first..=last` of the node as batch blocks (stopping once their RLP reaches
+/// `max_bytes`), with their withdrawals and deposits.
 pub fn collect_blocks(
     node: &crate::node::Node,
     first: u64,
     last: u64,
     max_bytes: usize,
-) -> eyre::Result<(Vec<BatchBlock>, Vec<WithdrawalRecord>, usize)> {
+) -> eyre::Result<CollectedBlocks> {
     let reader = node.store().reader()?;
-    let mut blocks = Vec::new();
-    let mut withdrawals = Vec::new();
+    let mut out = CollectedBlocks::default();
     let mut size = 0usize;
-    let mut txs = 0usize;
     for number in first..=last {
         let header = reader
             .header(number)?
@@ -108,22 +124,30 @@ pub fn collect_blocks(
         let receipts = reader.receipts(number)?.unwrap_or_default();
         for (tx, receipt) in body.iter().zip(&receipts) {
             for log in receipt.logs() {
-                if log.address != L2_WITHDRAWALS
-                    || log.topics().first()
-                        != Some(&IL2Withdrawals::WithdrawalInitiated::SIGNATURE_HASH)
-                    || log.topics().len() != 4
-                    || log.data.data.len() != 32
-                {
-                    continue;
-                }
                 let t = log.topics();
-                withdrawals.push(WithdrawalRecord {
-                    id: t[1],
-                    from: alloy_primitives::Address::from_word(t[2]),
-                    to: alloy_primitives::Address::from_word(t[3]),
-                    amount: B256::from_slice(&log.data.data),
-                    l2_tx: *tx.tx_hash(),
-                });
+                if log.address == L2_WITHDRAWALS
+                    && t.first() == Some(&IL2Withdrawals::WithdrawalInitiated::SIGNATURE_HASH)
+                    && t.len() == 4
+                    && log.data.data.len() == 32
+                {
+                    out.withdrawals.push(WithdrawalRecord {
+                        id: t[1],
+                        from: alloy_primitives::Address::from_word(t[2]),
+                        to: alloy_primitives::Address::from_word(t[3]),
+                        amount: B256::from_slice(&log.data.data),
+                        l2_tx: *tx.tx_hash(),
+                    });
+                } else if log.address == L2_DEPOSITS
+                    && t.first() == Some(&IL2Deposits::DepositFinalized::SIGNATURE_HASH)
+                    && t.len() == 4
+                    && log.data.data.len() == 64
+                {
+                    // topics: signature, index, from, to; data: value, depositHash.
+                    let index = U256::from_be_bytes(t[1].0);
+                    let index = u64::try_from(index)
+                        .map_err(|_| eyre!("block {number}: deposit index {index} out of range"))?;
+                    out.last_deposit = Some((index, B256::from_slice(&log.data.data[32..])));
+                }
             }
         }
         let block = BatchBlock {
@@ -134,14 +158,14 @@ pub fn collect_blocks(
                 .map(|t| Bytes::from(t.inner().encoded_2718()))
                 .collect(),
         };
-        txs += block.transactions.len();
+        out.tx_count += block.transactions.len();
         size += alloy_rlp::Encodable::length(&block);
-        blocks.push(block);
+        out.blocks.push(block);
         if size >= max_bytes {
             break;
         }
     }
-    Ok((blocks, withdrawals, txs))
+    Ok(out)
 }
 
 use alloy_sol_types::SolEvent as _;
@@ -155,6 +179,8 @@ impl Batcher {
         let view = self.s.refresh_view().await?;
         let (committed, finalized, l1_head) =
             (view.last_committed, view.last_finalized, view.l1_head);
+        // 0. L1 deposits for the block builder.
+        self.read_deposits(l1_head).await?;
         let l1 = &self.s.l1;
         let rollup = self.s.rollup;
 
@@ -285,6 +311,71 @@ impl Batcher {
         Ok(())
     }
 
+    /// Reads the Bridge's `DepositQueued` events that are `confirmations` deep into the node's
+    /// deposit queue, in index order, from where L2 (or the queue) stands. The scan position
+    /// is kept in memory: after a restart it starts from L1 block 0 and skips the deposits L2
+    /// already has.
+    async fn read_deposits(&mut self, l1_head: u64) -> eyre::Result<()> {
+        /// Most L1 blocks per `eth_getLogs`.
+        const SPAN: u64 = 10_000;
+        let safe = l1_head.saturating_sub(self.settings.confirmations);
+        let queue = self.s.node.deposits();
+        let l2_next = {
+            let reader = self.s.node.store().reader()?;
+            let head = self.s.node.head().number;
+            let state = crate::storage::StateAt::new(&reader, head, head);
+            crate::deposits::l2_progress(&state)?.0
+        };
+        let mut want = queue.next_expected().unwrap_or(l2_next).max(l2_next);
+        while self.deposit_scan <= safe && queue.len() < crate::deposits::MAX_QUEUED {
+            let to = safe.min(self.deposit_scan + SPAN - 1);
+            let filter = alloy_rpc_types_eth::Filter::new()
+                .address(self.s.bridge)
+                .event_signature(IBridge::DepositQueued::SIGNATURE_HASH)
+                .from_block(self.deposit_scan)
+                .to_block(to);
+            let logs = self.s.l1.logs(&filter).await?;
+            for log in logs {
+                let block = log.block_number.unwrap_or(to);
+                let ev = log
+                    .log_decode::<IBridge::DepositQueued>()
+                    .map_err(|e| eyre!("undecodable DepositQueued in L1 block {block}: {e}"))?;
+                let ev = ev.inner.data;
+                if ev.index < want {
+                    continue;
+                }
+                if ev.index > want {
+                    // A deposit before this one was missed (the queue was reset): read again
+                    // from the start.
+                    warn!(
+                        index = ev.index,
+                        want, "deposit queue out of step with L1; rescanning"
+                    );
+                    queue.clear();
+                    self.deposit_scan = 0;
+                    return Ok(());
+                }
+                let d = crate::deposits::L1Deposit {
+                    index: ev.index,
+                    from: ev.from,
+                    to: ev.to,
+                    value: ev.value,
+                    deposit_hash: ev.depositHash,
+                    l1_block: block,
+                };
+                if !queue.push(d) {
+                    // Full: continue from this block once the builder has drained some.
+                    self.deposit_scan = block;
+                    return Ok(());
+                }
+                info!(index = d.index, from = %d.from, to = %d.to, value = %d.value, l1_block = block, "L1 deposit queued for L2");
+                want += 1;
+            }
+            self.deposit_scan = to + 1;
+        }
+        Ok(())
+    }
+
     /// Builds the next batch if it is due.
     fn close_batch(&self, last_index: u64) -> eyre::Result<Option<BatchRecord>> {
         let prev = self.store().batch(last_index)?;
@@ -305,12 +396,24 @@ impl Batcher {
         if head.number < first {
             return Ok(None);
         }
-        let (blocks, withdrawals, tx_count) = collect_blocks(
+        let CollectedBlocks {
+            blocks,
+            withdrawals,
+            tx_count,
+            last_deposit,
+        } = collect_blocks(
             &self.s.node,
             first,
             head.number,
             self.settings.batch_max_bytes,
         )?;
+        // Deposits consumed up to the end of this batch: its last finalized deposit, else
+        // the same as the previous batch.
+        let (deposit_count, deposit_hash) = match (last_deposit, &prev) {
+            (Some((index, hash)), _) => (index + 1, hash),
+            (None, Some(p)) => (p.header.deposit_count, p.header.deposit_hash),
+            (None, None) => (0, B256::ZERO),
+        };
         let rlp_len = batch::rlp_len(&blocks);
         let oldest = blocks.first().map_or(0, |b| b.timestamp);
         let due = rlp_len >= self.settings.batch_max_bytes
@@ -340,9 +443,8 @@ impl Batcher {
             firstBlock: first,
             lastBlock: last_block,
             withdrawalsRoot: withdrawals_root(&leaves),
-            // Deposits are not carried on L2 yet: no batch consumes any.
-            depositCount: 0,
-            depositHash: B256::ZERO,
+            depositCount: deposit_count,
+            depositHash: deposit_hash,
         };
         Ok(Some(BatchRecord {
             batch_hash: batch_hash(&header),

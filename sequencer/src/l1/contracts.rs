@@ -8,9 +8,11 @@ use alloy_primitives::B256;
 pub use lanes_contracts::{
     Bridge as IBridge,
     Bridge::Withdrawal,
-    L2_WITHDRAWALS_ADDRESS as L2_WITHDRAWALS, L2Withdrawals as IL2Withdrawals, Rollup as IRollup,
+    L2_DEPOSITS_ADDRESS as L2_DEPOSITS, L2_WITHDRAWALS_ADDRESS as L2_WITHDRAWALS,
+    L2Deposits as IL2Deposits, L2Withdrawals as IL2Withdrawals, Rollup as IRollup,
     Rollup::BatchHeader,
-    hashes::{batch_hash, genesis_batch_hash},
+    deposit_system_address, deposit_system_key,
+    hashes::{batch_hash, deposit_hash, genesis_batch_hash},
     merkle::{verify_withdrawal_proof, withdrawal_proof, withdrawals_root},
 };
 

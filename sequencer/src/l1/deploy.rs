@@ -10,6 +10,11 @@ use eyre::{WrapErr, eyre};
 
 use super::client::{L1Client, sign_eip1559};
 
+/// Runtime bytecode of the `L2Deposits` predeploy.
+pub fn l2_deposits_code() -> Bytes {
+    lanes_contracts::bytecode::l2_deposits_runtime().clone()
+}
+
 /// Runtime bytecode of the `L2Withdrawals` predeploy.
 pub fn l2_withdrawals_code() -> Bytes {
     lanes_contracts::bytecode::l2_withdrawals_runtime().clone()

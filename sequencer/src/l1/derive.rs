@@ -346,6 +346,29 @@ impl Deriver {
                 ),
             ));
         }
+        // The deposits the batch consumed on L2 must be the L1 queue's: the header states the
+        // count and rolling hash (which `commitBatch` checked against the Bridge), and
+        // `L2Deposits` recomputed the hash from the deposits it paid out.
+        let (count, hash) = {
+            let reader = self
+                .s
+                .node
+                .store()
+                .reader()
+                .map_err(|e| halt(index, format!("reading state: {e}")))?;
+            let state = crate::storage::StateAt::new(&reader, head.number, head.number);
+            crate::deposits::l2_progress(&state)
+                .map_err(|e| halt(index, format!("reading L2Deposits: {e}")))?
+        };
+        if (count, hash) != (header.depositCount, header.depositHash) {
+            return Err(halt(
+                index,
+                format!(
+                    "L2 consumed {count} deposits (rolling hash {hash}) by block {}, the commit says {} ({})",
+                    head.number, header.depositCount, header.depositHash
+                ),
+            ));
+        }
         info!(
             batch = index,
             blocks = format!("{}..={}", header.firstBlock, header.lastBlock),

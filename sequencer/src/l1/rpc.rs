@@ -97,6 +97,8 @@ impl LanesApiServer for LanesRpc {
             "lastBlock": record.header.last_block,
             "postStateRoot": record.header.post_state_root,
             "withdrawalsRoot": record.header.withdrawals_root,
+            "depositCount": record.header.deposit_count,
+            "depositHash": record.header.deposit_hash,
             "txCount": record.tx_count,
             "dataSize": record.data.len(),
             "rlpSize": record.rlp_len,
@@ -155,6 +157,8 @@ impl LanesApiServer for LanesRpc {
                 "leafIndex": pos,
                 "proof": proof,
                 "withdrawalsRoot": record.header.withdrawals_root,
+            "depositCount": record.header.deposit_count,
+            "depositHash": record.header.deposit_hash,
                 "l2Transaction": w.l2_tx,
             }));
         }

@@ -106,7 +106,9 @@ async fn batches_re_execute_to_the_same_blocks_and_reject_bad_data() {
         .await;
 
     let node = seq.running.as_ref().unwrap().node.clone();
-    let (blocks, withdrawals, txs) = collect_blocks(&node, 1, head, usize::MAX).unwrap();
+    let collected = collect_blocks(&node, 1, head, usize::MAX).unwrap();
+    let (blocks, withdrawals, txs) = (collected.blocks, collected.withdrawals, collected.tx_count);
+    assert_eq!(collected.last_deposit, None);
     assert_eq!(txs, 27);
     assert_eq!(withdrawals.len(), 1);
     assert_eq!(withdrawals[0].to, alice.address());
@@ -172,5 +174,87 @@ async fn batches_re_execute_to_the_same_blocks_and_reject_bad_data() {
         format!("{:?}", derived.hash()),
         head_block["hash"].as_str().unwrap()
     );
+    seq.stop().await;
+}
+
+/// L1 deposits put in the node's queue (as the batcher's L1 watcher does) become system
+/// transactions at the start of the next block, in order; `L2Deposits` pays them out and the
+/// batch header data (count and rolling hash) comes from their `DepositFinalized` events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_deposits_become_system_transactions_in_order() {
+    use lanes_sequencer::{
+        deposits::{L1Deposit, system_address},
+        l1::contracts::{L2_DEPOSITS, deposit_hash},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let seq = TestNode::start(&dir.path().join("seq")).await;
+    let node = seq.running.as_ref().unwrap().node.clone();
+    let from = alloy_primitives::Address::repeat_byte(0xa1);
+    let to = alloy_primitives::Address::repeat_byte(0xd5);
+    let mut prev = B256::ZERO;
+    let mut total = U256::ZERO;
+    let mut last_hash = B256::ZERO;
+    for index in 0..3u64 {
+        let value = U256::from(10u64.pow(15) * (index + 1));
+        last_hash = deposit_hash(prev, index, from, to, value);
+        assert!(node.deposits().push(L1Deposit {
+            index,
+            from,
+            to,
+            value,
+            deposit_hash: last_hash,
+            l1_block: 1,
+        }));
+        prev = last_hash;
+        total += value;
+        // A deposit that does not follow the last queued one is refused.
+        assert!(!node.deposits().push(L1Deposit {
+            index: index + 2,
+            from,
+            to,
+            value,
+            deposit_hash: last_hash,
+            l1_block: 1,
+        }));
+    }
+    let mut balance = U256::ZERO;
+    for _ in 0..200 {
+        let b = seq.call("eth_getBalance", json!([to, "latest"])).await;
+        balance = b.as_str().unwrap().parse().unwrap();
+        if balance == total {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(balance, total, "the three deposits were paid out");
+
+    let head = quantity(&seq.call("eth_blockNumber", json!([])).await);
+    let collected = collect_blocks(&node, 1, head, usize::MAX).unwrap();
+    assert_eq!(collected.last_deposit, Some((2, last_hash)));
+    // Three system transactions from the deposit account, nonces 0..3, to L2Deposits.
+    let mut seen = 0;
+    for block in &collected.blocks {
+        for raw in &block.transactions {
+            let tx = TxEnvelope::decode_2718(&mut raw.as_ref()).unwrap();
+            assert_eq!(tx.recover_signer().unwrap(), system_address());
+            assert_eq!(alloy_consensus::Transaction::nonce(&tx), seen);
+            assert_eq!(alloy_consensus::Transaction::to(&tx), Some(L2_DEPOSITS));
+            let receipt = seq
+                .call("eth_getTransactionReceipt", json!([tx.tx_hash()]))
+                .await;
+            assert_eq!(receipt["status"], json!("0x1"));
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 3);
+    // The queue drains once L2 has them.
+    for _ in 0..100 {
+        node.deposits().pending_from(3, 1);
+        if node.deposits().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(node.deposits().is_empty());
     seq.stop().await;
 }
