@@ -214,6 +214,57 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
   }, { timeoutMs: 60_000, intervalMs: 500, what: 'follower derived the re-posted batch' });
 });
 
+test('settlement: --da blob posts EIP-4844 blobs and a follower derives from them', { skip: REFERENCE === 'anvil' && 'needs the lanes node', timeout: 300_000 }, async (t) => {
+  const anvil = await startAnvil();
+  t.after(() => anvil.stop());
+  const l1Chain = defineChain({ id: 31337, name: 'anvil', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } });
+  const l1 = createPublicClient({ chain: l1Chain, transport: http(anvil.url) });
+  const seq = await startNode({ name: 'settlement-blob-sequencer', args: ['--l1-rpc', anvil.url, '--da', 'blob', '--batch.max-age', '2s', '--block-time', '100ms'] });
+  t.after(() => seq.stop());
+  const config = await seq.rpc('lanes_rollupConfig');
+  assert.equal(config.da, 'blob');
+  const l2 = createPublicClient({ chain: lanesDev, transport: http(seq.url) });
+  const senders = [1, 2].map(devAccount);
+  const nonces = await Promise.all(senders.map((a) => l2.getTransactionCount({ address: a.address })));
+  const N = 100;
+  const hashes = [];
+  for (let i = 0; i < N; i++) {
+    const k = i % senders.length;
+    const raw = await senders[k].signTransaction({ chainId: lanesDev.id, type: 'eip1559', nonce: nonces[k]++, to: devAccount(5).address, value: BigInt(1 + i), gas: 21000n, maxFeePerGas: parseGwei('20'), maxPriorityFeePerGas: parseGwei('1') });
+    hashes.push(await seq.rpc('eth_sendRawTransaction', [raw]));
+  }
+  await waitFor(async () => (await l2.getTransactionReceipt({ hash: hashes.at(-1) }).catch(() => null)) !== null, { timeoutMs: 60_000, what: 'transfers included' });
+  const head = await l2.getBlock({ blockTag: 'latest' });
+  let last;
+  await waitFor(async () => {
+    const c = await seq.rpc('lanes_rollupConfig');
+    if (c.lastFinalizedBatch < 1) return false;
+    const b = await seq.rpc('lanes_batchStatus', [c.lastFinalizedBatch]);
+    last = b;
+    return BigInt(b.lastBlock) >= head.number;
+  }, { timeoutMs: 120_000, intervalMs: 500, what: 'all blocks in finalized blob batches' });
+  let gas = 0, blobGas = 0, txs = 0, bytes = 0;
+  for (let i = 1; i <= last.index; i++) {
+    const b = await seq.rpc('lanes_batchStatus', [i]);
+    assert.equal(b.da, 'blob');
+    const tx = await l1.getTransaction({ hash: b.l1Tx });
+    assert.equal(tx.type, 'eip4844', `batch ${i} went in a blob transaction`);
+    assert.ok(tx.blobVersionedHashes.length >= 1);
+    assert.ok(b.l1BlobGasUsed >= 131072, `batch ${i} used blob gas`);
+    gas += b.l1GasUsed; blobGas += b.l1BlobGasUsed; txs += b.txCount; bytes += b.dataSize;
+  }
+  console.log(`# blob DA: ${last.index} batches, ${txs} L2 txs, ${bytes} bytes of batch data (${(bytes / txs).toFixed(1)} B/tx), ${gas} L1 gas (${(gas / txs).toFixed(0)} gas/tx), ${blobGas} blob gas (${(blobGas / txs).toFixed(0)} blob gas/tx)`);
+  // A follower with an empty datadir reads the blobs back (checking each against its versioned
+  // hash) and reaches the same head.
+  const follower = await startNode({ name: 'settlement-blob-follower', args: ['--follow', '--l1-rpc', anvil.url, '--rollup', config.rollup, '--l1.confirmations', '0'] });
+  t.after(() => follower.stop());
+  await waitFor(async () => {
+    const b = await rpc(follower.url, 'eth_getBlockByNumber', [`0x${head.number.toString(16)}`, false]);
+    return b && b.hash === head.hash;
+  }, { timeoutMs: 120_000, intervalMs: 500, what: 'follower derived the blob batches' });
+  assert.equal((await rpc(follower.url, 'lanes_rollupConfig')).halted, null);
+});
+
 test('settlement: `lanes node --dev` starts its own L1 and keeps it across a restart', { skip: REFERENCE === 'anvil' && 'needs the lanes node', timeout: 120_000 }, async (t) => {
   const node = await startNode({ name: 'settlement-dev-l1', args: ['--with-dev-l1', '--batch.max-age', '1s', '--block-time', '100ms'] });
   t.after(() => node.stop());

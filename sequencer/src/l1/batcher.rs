@@ -22,7 +22,7 @@ use std::{
     time::Duration,
 };
 
-use alloy_eips::eip2718::Encodable2718;
+use alloy_eips::{eip2718::Encodable2718, eip7594::BlobTransactionSidecarVariant};
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
@@ -32,10 +32,10 @@ use tracing::{info, warn};
 use super::{
     L1Settings, Settlement,
     batch::{self, BatchBlock},
-    client::{L1Error, sign_eip1559},
+    client::{L1Error, sign_eip1559, sign_eip4844},
     contracts::{
         BatchHeader, IBridge, IL2Deposits, IL2Withdrawals, IRollup, L2_DEPOSITS, L2_WITHDRAWALS,
-        batch_hash, genesis_batch_hash, withdrawal_leaf, withdrawals_root,
+        batch_hash, blob_data_hash, genesis_batch_hash, withdrawal_leaf, withdrawals_root,
     },
     store::{
         Action, BatchRecord, DaKind, Inflight, L1Store, Landed, StoredHeader, WithdrawalRecord,
@@ -61,6 +61,8 @@ pub fn spawn(
             dev,
             settings,
             deposit_scan: 0,
+            sidecar_form: super::blobs::SidecarForm::Eip7594,
+            sidecar_cache: None,
         };
         let mut last_error = String::new();
         while !stop.load(Ordering::Relaxed) {
@@ -89,6 +91,14 @@ pub struct Batcher {
     settings: L1Settings,
     /// Next L1 block to read `DepositQueued` events from.
     deposit_scan: u64,
+    /// The sidecar form the L1 takes (switched once if it refuses the other).
+    sidecar_form: super::blobs::SidecarForm,
+    /// The last sidecar built: batch index, form, sidecar (fee bumps reuse it).
+    sidecar_cache: Option<(
+        u64,
+        super::blobs::SidecarForm,
+        BlobTransactionSidecarVariant,
+    )>,
 }
 
 /// Blocks read for a batch, with what the batch header needs from their receipts.
@@ -181,7 +191,8 @@ impl Batcher {
             (view.last_committed, view.last_finalized, view.l1_head);
         // 0. L1 deposits for the block builder.
         self.read_deposits(l1_head).await?;
-        let l1 = &self.s.l1;
+        let l1 = self.s.l1.clone();
+        let l1 = &l1;
         let rollup = self.s.rollup;
 
         // 1. The transaction in flight.
@@ -206,6 +217,8 @@ impl Batcher {
             }
             if unix_now() >= inflight.sent_at + RESUBMIT_AFTER.as_secs() {
                 inflight.fees = inflight.fees.bumped();
+                // Replacing a blob transaction needs the blob fee doubled (geth's rule).
+                inflight.blob_fee = inflight.blob_fee.map(|f| f * 2 + 1);
                 let (hash, raw) = self.sign(&inflight)?;
                 match l1.send_raw(&raw).await {
                     Ok(_) => {}
@@ -253,7 +266,7 @@ impl Batcher {
                     "L1 holds batches this node did not build; reverting them"
                 );
                 let input = IRollup::revertBatchesCall { fromIndex: from }.abi_encode();
-                return self.send(Action::Revert(from), input).await;
+                return self.send(Action::Revert(from), input, None).await;
             }
         }
         if committed < local_last {
@@ -287,7 +300,7 @@ impl Batcher {
                 .is_some_and(|l| l.block + self.settings.confirmations <= l1_head);
             if buried {
                 let input = IRollup::finalizeBatchUnprovenCall { index: next }.abi_encode();
-                return self.send(Action::Finalize(next), input).await;
+                return self.send(Action::Finalize(next), input, None).await;
             }
         }
 
@@ -435,10 +448,15 @@ impl Batcher {
             .iter()
             .map(|w| withdrawal_leaf(&w.to_sol()))
             .collect();
+        let da = self.s.da;
+        let data_hash = match da {
+            DaKind::Calldata => keccak256(&data),
+            DaKind::Blob => blob_data_hash(&super::blobs::versioned_hashes(&data)?),
+        };
         let header = BatchHeader {
             index: last_index + 1,
             parentBatchHash: parent_hash,
-            dataHash: keccak256(&data),
+            dataHash: data_hash,
             postStateRoot: post_state_root,
             firstBlock: first,
             lastBlock: last_block,
@@ -452,7 +470,7 @@ impl Batcher {
             data: data.into(),
             rlp_len,
             tx_count,
-            da: DaKind::Calldata,
+            da,
             l1_txs: Vec::new(),
             landed: None,
             withdrawals,
@@ -460,15 +478,62 @@ impl Batcher {
     }
 
     async fn post(&mut self, record: &BatchRecord) -> eyre::Result<()> {
-        let input = IRollup::commitBatchCall {
-            h: BatchHeader::from(&record.header),
-            data: record.data.clone(),
+        let h = BatchHeader::from(&record.header);
+        let action = Action::Commit(record.header.index);
+        match record.da {
+            DaKind::Calldata => {
+                let input = IRollup::commitBatchCall {
+                    h,
+                    data: record.data.clone(),
+                }
+                .abi_encode();
+                self.send(action, input, None).await
+            }
+            DaKind::Blob => {
+                let blobs = super::blobs::versioned_hashes(&record.data)?.len();
+                let input = IRollup::commitBatchBlobsCall {
+                    h,
+                    blobCount: U256::from(blobs),
+                }
+                .abi_encode();
+                let blob_fee = self.s.l1.blob_base_fee().await? * 2 + 1;
+                self.send(action, input, Some(blob_fee)).await
+            }
         }
-        .abi_encode();
-        self.send(Action::Commit(record.header.index), input).await
     }
 
-    fn sign(&self, inflight: &Inflight) -> eyre::Result<(B256, Vec<u8>)> {
+    /// The sidecar of blob batch `index` in the current form (built once per batch and form).
+    fn sidecar_for(&mut self, index: u64) -> eyre::Result<BlobTransactionSidecarVariant> {
+        if let Some((i, form, sidecar)) = &self.sidecar_cache
+            && *i == index
+            && *form == self.sidecar_form
+        {
+            return Ok(sidecar.clone());
+        }
+        let record = self
+            .store()
+            .batch(index)?
+            .ok_or_else(|| eyre!("batch {index} missing from storage"))?;
+        let sidecar = super::blobs::sidecar(&record.data, self.sidecar_form)?;
+        self.sidecar_cache = Some((index, self.sidecar_form, sidecar.clone()));
+        Ok(sidecar)
+    }
+
+    fn sign(&mut self, inflight: &Inflight) -> eyre::Result<(B256, Vec<u8>)> {
+        if let (Some(blob_fee), Action::Commit(index)) = (inflight.blob_fee, inflight.action) {
+            let sidecar = self.sidecar_for(index)?;
+            return Ok(sign_eip4844(
+                &self.signer,
+                self.s.l1_chain_id,
+                inflight.nonce,
+                self.s.rollup,
+                inflight.input.to_vec(),
+                inflight.gas,
+                inflight.fees,
+                blob_fee,
+                sidecar,
+            )?);
+        }
         Ok(sign_eip1559(
             &self.signer,
             self.s.l1_chain_id,
@@ -481,14 +546,27 @@ impl Batcher {
         )?)
     }
 
-    async fn send(&mut self, action: Action, input: Vec<u8>) -> eyre::Result<()> {
-        let l1 = &self.s.l1;
+    async fn send(
+        &mut self,
+        action: Action,
+        input: Vec<u8>,
+        blob_fee: Option<u128>,
+    ) -> eyre::Result<()> {
+        let l1 = self.s.l1.clone();
         let me = self.signer.address();
-        let gas = l1
-            .estimate_gas(me, Some(self.s.rollup), &input, U256::ZERO)
-            .await
-            .map_err(|e| eyre!("{action:?} would revert on L1: {e}"))?;
-        let inflight = Inflight {
+        let gas = match (blob_fee, action) {
+            (Some(fee), Action::Commit(index)) => {
+                let hashes: Vec<B256> = self.sidecar_for(index)?.versioned_hashes().collect();
+                l1.estimate_gas_with_blobs(me, self.s.rollup, &input, &hashes, fee)
+                    .await
+            }
+            _ => {
+                l1.estimate_gas(me, Some(self.s.rollup), &input, U256::ZERO)
+                    .await
+            }
+        }
+        .map_err(|e| eyre!("{action:?} would revert on L1: {e}"))?;
+        let mut inflight = Inflight {
             action,
             nonce: l1.nonce(me, "pending").await?,
             fees: l1.fees().await?,
@@ -496,17 +574,35 @@ impl Batcher {
             sent_at: unix_now(),
             gas: gas + gas / 5,
             input: input.into(),
+            blob_fee,
         };
-        let (hash, raw) = self.sign(&inflight)?;
-        let inflight = Inflight {
-            hashes: vec![hash],
-            ..inflight
-        };
+        let (mut hash, mut raw) = self.sign(&inflight)?;
         // Record first: if we crash after sending, the restart looks for this hash.
+        inflight.hashes = vec![hash];
         self.store().set_inflight(Some(&inflight))?;
         self.note_tx(action, hash)?;
-        l1.send_raw(&raw).await?;
-        info!(?action, %hash, nonce = inflight.nonce, bytes = inflight.input.len(), "L1 transaction sent");
+        if let Err(e) = l1.send_raw(&raw).await {
+            let msg = e.to_string().to_lowercase();
+            let form_refused = blob_fee.is_some()
+                && ["sidecar", "7594", "cell", "proof", "version"]
+                    .iter()
+                    .any(|w| msg.contains(w));
+            if !form_refused {
+                return Err(e.into());
+            }
+            // The L1 takes the other sidecar form (EIP-4844 before Osaka, EIP-7594 after).
+            self.sidecar_form = match self.sidecar_form {
+                super::blobs::SidecarForm::Eip7594 => super::blobs::SidecarForm::Eip4844,
+                super::blobs::SidecarForm::Eip4844 => super::blobs::SidecarForm::Eip7594,
+            };
+            warn!(error = %e, form = ?self.sidecar_form, "L1 refused the blob sidecar; switching form");
+            (hash, raw) = self.sign(&inflight)?;
+            inflight.hashes.push(hash);
+            self.store().set_inflight(Some(&inflight))?;
+            self.note_tx(action, hash)?;
+            l1.send_raw(&raw).await?;
+        }
+        info!(?action, %hash, nonce = inflight.nonce, bytes = inflight.input.len(), blob_fee = ?inflight.blob_fee, "L1 transaction sent");
         Ok(())
     }
 

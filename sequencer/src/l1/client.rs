@@ -224,10 +224,95 @@ impl L1Client {
             .await
     }
 
+    /// `eth_blobBaseFee`.
+    pub async fn blob_base_fee(&self) -> L1Result<u128> {
+        let v: U256 = self.req("eth_blobBaseFee", rpc_params![]).await?;
+        Ok(v.to::<u128>())
+    }
+
+    /// `eth_estimateGas` for a call that reads `blobhash(i)`: the request carries the
+    /// versioned hashes it will have.
+    pub async fn estimate_gas_with_blobs(
+        &self,
+        from: Address,
+        to: Address,
+        data: &[u8],
+        versioned_hashes: &[B256],
+        max_fee_per_blob_gas: u128,
+    ) -> L1Result<u64> {
+        let req = serde_json::json!({
+            "from": from,
+            "to": to,
+            "data": Bytes::copy_from_slice(data),
+            "blobVersionedHashes": versioned_hashes,
+            "maxFeePerBlobGas": U256::from(max_fee_per_blob_gas),
+        });
+        let v: U256 = self.req("eth_estimateGas", rpc_params![req]).await?;
+        Ok(v.to::<u64>())
+    }
+
+    /// The blob with `versioned_hash`, from the L1 node (`anvil_getBlobByHash`). Execution
+    /// clients do not serve blobs; this is the dev L1's method, and a beacon-API source is not
+    /// built yet.
+    pub async fn blob(&self, versioned_hash: B256) -> L1Result<Option<alloy_eips::eip4844::Blob>> {
+        let v: Option<Bytes> = self
+            .req("anvil_getBlobByHash", rpc_params![versioned_hash])
+            .await?;
+        match v {
+            None => Ok(None),
+            Some(b) => alloy_eips::eip4844::Blob::try_from(b.as_ref())
+                .map(Some)
+                .map_err(|_| {
+                    L1Error::Decode(
+                        "anvil_getBlobByHash",
+                        format!("{} bytes is not a blob", b.len()),
+                    )
+                }),
+        }
+    }
+
     /// `eth_getLogs`.
     pub async fn logs(&self, filter: &Filter) -> L1Result<Vec<Log>> {
         self.req("eth_getLogs", rpc_params![filter]).await
     }
+}
+
+/// Signs an EIP-4844 transaction carrying `sidecar` to `to` and returns (hash, raw bytes in
+/// the network form, with the sidecar).
+#[allow(clippy::too_many_arguments)]
+pub fn sign_eip4844(
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: Address,
+    input: Vec<u8>,
+    gas_limit: u64,
+    fees: Fees,
+    max_fee_per_blob_gas: u128,
+    sidecar: alloy_eips::eip7594::BlobTransactionSidecarVariant,
+) -> Result<(B256, Vec<u8>), alloy_signer::Error> {
+    use alloy_consensus::{TxEip4844, TxEip4844Variant, TxEip4844WithSidecar};
+    let tx = TxEip4844 {
+        chain_id,
+        nonce,
+        gas_limit,
+        max_fee_per_gas: fees.max_fee,
+        max_priority_fee_per_gas: fees.tip,
+        to,
+        value: U256::ZERO,
+        access_list: Default::default(),
+        blob_versioned_hashes: sidecar.versioned_hashes().collect(),
+        max_fee_per_blob_gas,
+        input: input.into(),
+    };
+    let sig = signer.sign_hash_sync(&tx.signature_hash())?;
+    // The transaction hash covers the transaction without its sidecar.
+    let hash = *tx.clone().into_signed(sig).hash();
+    let variant = TxEip4844Variant::TxEip4844WithSidecar(
+        TxEip4844WithSidecar::from_tx_and_sidecar(tx, sidecar),
+    );
+    let envelope: TxEnvelope = variant.into_signed(sig).into();
+    Ok((hash, envelope.encoded_2718()))
 }
 
 /// Signs an EIP-1559 transaction and returns (hash, raw bytes).

@@ -23,7 +23,7 @@ use super::{
     L1Settings, Settlement,
     batch::{self, BatchBlock},
     contracts::{self, BatchHeader, IRollup},
-    store::L1Store,
+    store::{DaKind, L1Store},
 };
 use crate::builder::BlockBuilder;
 
@@ -105,15 +105,26 @@ impl std::fmt::Debug for Deriver {
     }
 }
 
-/// Decodes and checks one batch's data against its header and the node's head: the
+/// Decodes and checks one calldata batch's data against its header and the node's head: the
 /// transactions of each block, with senders recovered.
 pub fn check_batch(
     header: &BatchHeader,
     data: &[u8],
     head: u64,
 ) -> Result<Vec<BatchBlock>, DeriveError> {
+    check_batch_as(header, data, head, DaKind::Calldata)
+}
+
+/// [`check_batch`] for either DA. For blobs the data hash covers the versioned hashes, which
+/// the caller has checked against the blobs the data was decoded from.
+pub fn check_batch_as(
+    header: &BatchHeader,
+    data: &[u8],
+    head: u64,
+    da: DaKind,
+) -> Result<Vec<BatchBlock>, DeriveError> {
     let index = header.index;
-    if keccak256(data) != header.dataHash {
+    if da == DaKind::Calldata && keccak256(data) != header.dataHash {
         return Err(halt(
             index,
             format!(
@@ -276,20 +287,51 @@ impl Deriver {
             .map_err(eyre::Report::from)?
             .ok_or_else(|| eyre::eyre!("commit transaction {tx_hash} not found on L1"))?;
         let input = alloy_consensus::Transaction::input(tx.inner.inner());
-        let (header, data) = match IRollup::commitBatchCall::abi_decode(input) {
-            Ok(call) => (call.h, call.data),
-            Err(_) if IRollup::commitBatchBlobsCall::abi_decode(input).is_ok() => {
-                return Err(halt(
-                    index,
-                    "committed with blobs; this follower reads calldata batches only",
-                ));
-            }
-            Err(e) => {
-                return Err(halt(
-                    index,
-                    format!("commit transaction {tx_hash} is not a commitBatch call: {e}"),
-                ));
-            }
+        let (header, data, da) = match IRollup::commitBatchCall::abi_decode(input) {
+            Ok(call) => (call.h, call.data.to_vec(), DaKind::Calldata),
+            Err(_) => match IRollup::commitBatchBlobsCall::abi_decode(input) {
+                Ok(call) => {
+                    let stated: Vec<B256> =
+                        alloy_consensus::Transaction::blob_versioned_hashes(tx.inner.inner())
+                            .map(|h| h.to_vec())
+                            .unwrap_or_default();
+                    if contracts::blob_data_hash(&stated) != call.h.dataHash {
+                        return Err(halt(
+                            index,
+                            format!(
+                                "the versioned hashes of {tx_hash} hash to {}, the header says {}",
+                                contracts::blob_data_hash(&stated),
+                                call.h.dataHash
+                            ),
+                        ));
+                    }
+                    let mut blobs = Vec::with_capacity(stated.len().min(super::blobs::MAX_BLOBS));
+                    for vh in stated.iter().take(super::blobs::MAX_BLOBS) {
+                        // Unavailable blobs are an L1 access problem, not a bad batch: retry.
+                        let blob = self
+                            .s
+                            .l1
+                            .blob(*vh)
+                            .await
+                            .map_err(|e| eyre::eyre!("fetching blob {vh} of batch {index}: {e}"))?
+                            .ok_or_else(|| {
+                                eyre::eyre!(
+                                    "blob {vh} of batch {index} is not available from the L1 node"
+                                )
+                            })?;
+                        blobs.push(blob);
+                    }
+                    let data = super::blobs::decode(&blobs, &stated)
+                        .map_err(|e| halt(index, format!("bad blob data: {e}")))?;
+                    (call.h, data, DaKind::Blob)
+                }
+                Err(e) => {
+                    return Err(halt(
+                        index,
+                        format!("commit transaction {tx_hash} is not a commitBatch call: {e}"),
+                    ));
+                }
+            },
         };
         if header.index != index || contracts::batch_hash(&header) != batch_hash {
             return Err(halt(
@@ -300,14 +342,19 @@ impl Deriver {
                 ),
             ));
         }
-        self.apply_batch(&header, &data)
+        self.apply_batch(&header, &data, da)
     }
 
     /// Checks, decodes and re-executes one batch, then checks its post state root.
-    pub fn apply_batch(&mut self, header: &BatchHeader, data: &[u8]) -> Result<(), DeriveError> {
+    pub fn apply_batch(
+        &mut self,
+        header: &BatchHeader,
+        data: &[u8],
+        da: DaKind,
+    ) -> Result<(), DeriveError> {
         let index = header.index;
         let head = self.s.node.head().number;
-        let blocks = check_batch(header, data, head)?;
+        let blocks = check_batch_as(header, data, head, da)?;
         // Decode and recover every transaction before executing anything.
         let mut decoded = Vec::with_capacity(blocks.len());
         for block in &blocks {

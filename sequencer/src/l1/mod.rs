@@ -10,6 +10,7 @@
 pub mod anvil;
 pub mod batch;
 pub mod batcher;
+pub mod blobs;
 pub mod client;
 // `sol!` generates a constructor with one argument per struct field (nine for BatchHeader).
 #[allow(clippy::too_many_arguments)]
@@ -192,9 +193,12 @@ pub async fn start(
     builder: Option<BlockBuilder>,
 ) -> eyre::Result<L1Handle> {
     let dev = node.chain().dev;
-    if settings.da == DaKind::Blob {
+    let blob_room = blobs::MAX_DATA;
+    if settings.da == DaKind::Blob && !settings.follow && settings.batch_max_bytes > blob_room {
         return Err(eyre!(
-            "--da blob is not supported yet: this node posts and derives calldata batches only (use --da calldata)"
+            "--da blob carries at most {blob_room} bytes of batch data ({} blobs); --batch.max-bytes {} could exceed it",
+            blobs::MAX_BLOBS,
+            settings.batch_max_bytes
         ));
     }
     let anvil = match &settings.rpc {

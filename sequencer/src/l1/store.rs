@@ -159,6 +159,10 @@ pub struct Inflight {
     pub gas: u64,
     /// Calldata.
     pub input: Bytes,
+    /// `maxFeePerBlobGas` when this is a blob commit (the sidecar is rebuilt from the batch's
+    /// stored data for each attempt).
+    #[serde(default)]
+    pub blob_fee: Option<u128>,
 }
 
 /// What an L1 transaction does.
