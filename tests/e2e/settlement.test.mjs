@@ -189,8 +189,17 @@ test('settlement: batches on L1, follower from empty datadir, withdrawal claim, 
   }, { timeoutMs: 60_000, intervalMs: 300, what: `the batch with L2 block ${rBlock} committed` });
   const posted = [];
   for (let i = committedAtStart + 1; i <= committedBefore; i++) posted.push(await onL1('batchHash', [BigInt(i)]));
+  // Make the reorg also strand a transaction in flight behind a nonce gap (the hard case):
+  // stop L1 mining, give the batcher a new batch to commit, and wait until its commit is
+  // pending.
+  await rpc(anvil.url, 'evm_setIntervalMining', [0]);
+  const batcherAddress = mnemonicToAccount(MNEMONIC, { addressIndex: 9 }).address;
+  const raw2 = await sender.signTransaction({ chainId: lanesDev.id, type: 'eip1559', nonce: n + 1, to: devAccount(8).address, value: 2n, gas: 21000n, maxFeePerGas: parseGwei('20'), maxPriorityFeePerGas: parseGwei('1') });
+  await seq.rpc('eth_sendRawTransaction', [raw2]);
+  await waitFor(async () => (await l1.getTransactionCount({ address: batcherAddress, blockTag: 'pending' })) > (await l1.getTransactionCount({ address: batcherAddress })), { timeoutMs: 30_000, intervalMs: 100, what: 'the batcher\'s next L1 transaction pending' });
   // Reorg L1 back to the snapshot: the commit of that batch is gone from the Rollup.
   assert.equal(await rpc(anvil.url, 'evm_revert', [snapshot]), true);
+  await rpc(anvil.url, 'evm_setIntervalMining', [1]);
   const committedAfterReorg = Number(await onL1('lastCommitted'));
   assert.ok(committedAfterReorg < committedBefore, `the reorg dropped a commit (${committedAfterReorg} < ${committedBefore})`);
   // The batcher notices and posts the same batches again, in order.

@@ -205,6 +205,18 @@ impl Batcher {
                 }
             }
             let mined_nonce = l1.nonce(self.signer.address(), "latest").await?;
+            if mined_nonce < inflight.nonce {
+                // An earlier transaction of ours is no longer on L1 (a reorg dropped it): this
+                // one waits behind a gap and can never be mined. Reconcile from the contract's
+                // view; the next transaction takes the mined nonce.
+                warn!(
+                    nonce = inflight.nonce,
+                    mined_nonce,
+                    "an earlier L1 transaction was dropped (reorg?); reconciling"
+                );
+                self.store().set_inflight(None)?;
+                return Ok(());
+            }
             if mined_nonce > inflight.nonce {
                 // Something with this nonce was mined, but none of ours has a receipt: an
                 // L1 reorg or a replacement elsewhere. Reconcile from the contract's view.
@@ -568,7 +580,10 @@ impl Batcher {
         .map_err(|e| eyre!("{action:?} would revert on L1: {e}"))?;
         let mut inflight = Inflight {
             action,
-            nonce: l1.nonce(me, "pending").await?,
+            // One transaction in flight at a time, so the next nonce is the mined count; a
+            // "pending" count would include a stale transaction of ours that a reorg left
+            // stranded behind a gap.
+            nonce: l1.nonce(me, "latest").await?,
             fees: l1.fees().await?,
             hashes: Vec::new(),
             sent_at: unix_now(),
