@@ -55,14 +55,14 @@ use serde::Serialize;
 
 use crate::{
     ExecError, Result,
-    access::{Observed, Read, RecordingDb, StateKey},
+    access::{Observed, Read, RecordingDb, StateKey, first_stale, first_stale_in_wave},
     evm::{build_evm, outcome, tx_env},
     executor::{
         BlockContext, BlockExecution, Executor, IncludedTx, SkipReason, SkippedTx, TxOutcome,
     },
     fees::transact_deferred,
     hints::{BlockHints, HotKeys, LanePlan, TargetObservation, plan_lanes},
-    state::{AccountChange, Overlay, OverlayChanges, StateError, StateView},
+    state::{Overlay, OverlayChanges, StateError, StateView, WriteSet},
 };
 
 /// Committed state of the block so far: the block's writes over the node's view.
@@ -112,6 +112,8 @@ impl<D> Parked<D> {
 pub const DEFAULT_MAX_ROUNDS: usize = 6;
 /// Transactions without lane-mates are handed to threads in batches of this many.
 const BATCH: usize = 16;
+/// Committed results a thread keeps for reuse.
+const MAX_SPARE: usize = 4 * BATCH;
 /// A wave is aborted once this many of its results conflicted...
 const ABORT_MIN_CONFLICTS: usize = 3;
 /// ...and they are at least this share (one in N) of the results validated.
@@ -318,17 +320,25 @@ enum Spec {
     Hot(Option<StateKey>),
 }
 
+/// An executed speculative result. Its buffers are reused: once committed it goes back to the
+/// thread that produced it (see [`Wave::trash`]), which fills it with a later result.
+#[derive(Default)]
 struct SpecDone {
     /// Outcome with `cumulative_gas_used` still to be set; taken by the committer.
     outcome: Option<TxOutcome>,
     /// State changes without the beneficiary's fee, reduced on the producing thread.
-    changes: Vec<(Address, AccountChange)>,
+    writes: WriteSet,
     fee: U256,
     reads: Vec<Read>,
     lane_dependency: Option<StateKey>,
-    /// Index of the thread that produced it, which also frees it (see [`Wave::trash`]).
+    /// Index of the thread that produced it, which also reuses it.
     producer: usize,
 }
+
+/// A thread's committed results, back for reuse. The boxes are the thread's own allocations,
+/// handed back and forth, so they stay boxed.
+#[allow(clippy::vec_box)]
+type Spare = Vec<Box<SpecDone>>;
 
 /// What the block has finalized so far; handed to each wave's committer and back.
 #[derive(Default)]
@@ -434,8 +444,8 @@ impl<'e, 'b> BlockRun<'e, 'b> {
                     continue;
                 }
                 Some(Spec::Exact) => None,
-                Some(Spec::Done(done)) => crate::access::first_stale(&done.reads, committed)?,
-                Some(Spec::Invalid { reads, .. }) => crate::access::first_stale(reads, committed)?,
+                Some(Spec::Done(done)) => first_stale(&done.reads, committed)?,
+                Some(Spec::Invalid { reads, .. }) => first_stale(reads, committed)?,
             };
             if let Some(key) = stale {
                 *slot = None;
@@ -686,12 +696,14 @@ impl<'w, 'b> Wave<'w, 'b> {
         let mut evm: Option<SpecEvm<'w, 'b>> = None;
         let mut commit_evm: Option<CommitEvm<'w, 'b>> = None;
         let mut backoff = Backoff::default();
+        // Committed results of this thread, back for reuse.
+        let mut spare = Spare::new();
         loop {
             if self.over.load(Ordering::SeqCst) {
                 break;
             }
             if let Some(mut committer) = self.committer.try_lock()
-                && committer.advance(self, &mut commit_evm, me) == Step::Over
+                && committer.advance(self, &mut commit_evm) == Step::Over
             {
                 self.abort.store(true, Ordering::SeqCst);
                 self.over.store(true, Ordering::SeqCst);
@@ -705,14 +717,15 @@ impl<'w, 'b> Wave<'w, 'b> {
                             RecordingDb::new(self.snapshot, self.block.beneficiary),
                         )
                     });
-                    self.run_unit(evm, unit, me);
+                    self.run_unit(evm, unit, me, &mut spare);
                     self.active.fetch_sub(1, Ordering::SeqCst);
                     backoff.reset();
                 }
                 None => backoff.snooze(),
             }
-            // Free what the committer consumed of this thread's results.
-            drop(std::mem::take(&mut *self.trash[me].lock()));
+            // Take back what the committer consumed of this thread's results.
+            spare.append(&mut self.trash[me].lock());
+            spare.truncate(MAX_SPARE);
         }
         drop(std::mem::take(&mut *self.trash[me].lock()));
     }
@@ -721,7 +734,7 @@ impl<'w, 'b> Wave<'w, 'b> {
     fn commit_alone(&self) {
         let mut committer = self.committer.lock();
         let mut evm = None;
-        while committer.advance(self, &mut evm, usize::MAX) != Step::Over {}
+        while committer.advance(self, &mut evm) != Step::Over {}
     }
 
     fn claim(&self) -> Option<&Unit> {
@@ -743,27 +756,27 @@ impl<'w, 'b> Wave<'w, 'b> {
         Some(&self.units[index])
     }
 
-    fn run_unit(&self, evm: &mut SpecEvm<'w, 'b>, unit: &Unit, me: usize) {
+    fn run_unit(&self, evm: &mut SpecEvm<'w, 'b>, unit: &Unit, me: usize, spare: &mut Spare) {
         if unit.lane_ends.is_empty() {
-            self.run_txs(evm, &unit.txs, me);
+            self.run_txs(evm, &unit.txs, me, spare);
             return;
         }
         let mut start = 0;
         for &end in &unit.lane_ends {
             evm.ctx.journaled_state.database.start_lane();
-            self.run_txs(evm, &unit.txs[start..end], me);
+            self.run_txs(evm, &unit.txs[start..end], me, spare);
             evm.ctx.journaled_state.database.end_lane();
             start = end;
         }
     }
 
-    fn run_txs(&self, evm: &mut SpecEvm<'w, 'b>, txs: &[usize], me: usize) {
+    fn run_txs(&self, evm: &mut SpecEvm<'w, 'b>, txs: &[usize], me: usize, spare: &mut Spare) {
         let mut executed = 0;
         for &index in txs {
             if self.abort.load(Ordering::Relaxed) {
                 break;
             }
-            let spec = speculate(evm, &self.txs[index], me);
+            let spec = speculate(evm, &self.txs[index], me, spare);
             executed += 1;
             self.slots[index].put(spec);
         }
@@ -779,50 +792,52 @@ impl<'w, 'b> Wave<'w, 'b> {
     }
 }
 
-/// Runs one transaction speculatively.
-fn speculate(evm: &mut SpecEvm<'_, '_>, tx: &Recovered<TxEnvelope>, producer: usize) -> Spec {
+/// Runs one transaction speculatively, filling a result from `spare` if there is one.
+fn speculate(
+    evm: &mut SpecEvm<'_, '_>,
+    tx: &Recovered<TxEnvelope>,
+    producer: usize,
+    spare: &mut Spare,
+) -> Spec {
     evm.ctx.journaled_state.database.begin_tx(tx.signer());
     let result = transact_deferred(evm, tx_env(tx));
+    let mut done = spare.pop().unwrap_or_default();
     let db = &mut evm.ctx.journaled_state.database;
     let Observed {
-        reads,
         beneficiary_read,
         lane_dependency,
-    } = db.take();
+    } = db.finish_tx(&mut done.reads);
     match result {
         Ok((out, fee)) => {
             // Reduce revm's state to the changes here, on the thread that allocated it.
-            let changes: Vec<(Address, AccountChange)> = out
-                .state
-                .iter()
-                .filter_map(|(address, account)| {
-                    AccountChange::of(account).map(|change| (*address, change))
-                })
-                .collect();
-            if let Some(lane) = db.lane_mut() {
-                for (address, change) in &changes {
-                    if lane.apply_change(*address, change, false).is_err() {
-                        return Spec::Exact;
-                    }
-                }
+            done.writes.clear();
+            for (address, account) in &out.state {
+                done.writes.push(*address, account);
             }
-            if beneficiary_read {
+            if let Some(lane) = db.lane_mut()
+                && lane.apply_writes(&done.writes, false).is_err()
+            {
+                spare.push(done);
                 return Spec::Exact;
             }
-            Spec::Done(Box::new(SpecDone {
-                outcome: Some(outcome(out.result, 0)),
-                changes,
-                fee,
-                reads,
-                lane_dependency,
-                producer,
-            }))
+            if beneficiary_read {
+                spare.push(done);
+                return Spec::Exact;
+            }
+            done.outcome = Some(outcome(out.result, 0));
+            done.fee = fee;
+            done.lane_dependency = lane_dependency;
+            done.producer = producer;
+            Spec::Done(done)
         }
         Err(EVMError::Transaction(invalid)) if !beneficiary_read => Spec::Invalid {
             reason: invalid.to_string(),
-            reads,
+            reads: std::mem::take(&mut done.reads),
         },
-        Err(_) => Spec::Exact,
+        Err(_) => {
+            spare.push(done);
+            Spec::Exact
+        }
     }
 }
 
@@ -852,16 +867,11 @@ impl<'w, 'b> Committer<'w, 'b> {
 
     /// Finalizes transactions in block order as far as results allow. `evm` is the calling
     /// thread's EVM for exact execution, built on first use.
-    fn advance(
-        &mut self,
-        wave: &Wave<'w, 'b>,
-        evm: &mut Option<CommitEvm<'w, 'b>>,
-        me: usize,
-    ) -> Step {
+    fn advance(&mut self, wave: &Wave<'w, 'b>, evm: &mut Option<CommitEvm<'w, 'b>>) -> Step {
         if self.error.is_some() {
             return Step::Over;
         }
-        let step = match self.try_advance(wave, evm, me) {
+        let step = match self.try_advance(wave, evm) {
             Ok(step) => step,
             Err(error) => {
                 self.error = Some(error);
@@ -884,7 +894,6 @@ impl<'w, 'b> Committer<'w, 'b> {
         &mut self,
         wave: &Wave<'w, 'b>,
         evm: &mut Option<CommitEvm<'w, 'b>>,
-        me: usize,
     ) -> Result<Step> {
         while self.progress.next < wave.txs.len() {
             let index = self.progress.next;
@@ -931,7 +940,7 @@ impl<'w, 'b> Committer<'w, 'b> {
                 Some(Spec::Done(done)) => match self.stale_key(&done.reads)? {
                     None => {
                         let done = self.commit(index, done)?;
-                        if done.producer != me && done.producer < self.trash.len() {
+                        if done.producer < self.trash.len() {
                             self.trash[done.producer].push(done);
                         }
                     }
@@ -947,19 +956,10 @@ impl<'w, 'b> Committer<'w, 'b> {
     }
 
     /// The first read of a result that the committed state no longer agrees with. A read the
-    /// snapshot served can only be invalidated by accounts this wave wrote; a read a lane
+    /// snapshot served can only be invalidated by this wave's changes; a read a lane
     /// predecessor served must match what that predecessor committed.
     fn stale_key(&self, reads: &[Read]) -> Result<Option<StateKey>, StateError> {
-        let state = self.state();
-        for read in reads {
-            if !read.from_lane && !state.has_account(read.address()) {
-                continue;
-            }
-            if !read.holds(state)? {
-                return Ok(Some(read.key()));
-            }
-        }
-        Ok(None)
+        first_stale_in_wave(reads, self.state())
     }
 
     /// Handles a result that failed validation: either aborts the wave (returning the step)
@@ -1002,10 +1002,7 @@ impl<'w, 'b> Committer<'w, 'b> {
 
     /// Commits a result and returns what is left of it, to be freed.
     fn commit(&mut self, index: usize, mut done: Box<SpecDone>) -> Result<Box<SpecDone>> {
-        let state = self.state_mut();
-        for (address, change) in &done.changes {
-            state.apply_change(*address, change, true)?;
-        }
+        self.state_mut().apply_writes(&done.writes, true)?;
         self.progress.fees.push(done.fee);
         if let Some(key) = done.lane_dependency {
             self.progress.dependencies.push((index, key));

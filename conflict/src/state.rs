@@ -65,25 +65,36 @@ pub(crate) struct OverlayAccount {
     storage: FastMap<U256, U256>,
 }
 
-/// One account's change from one transaction, reduced to what [`Overlay::apply_change`] needs:
-/// the same effect as [`Overlay::apply_account`] on the revm account it came from, without
-/// revm's bookkeeping, so that it is cheap to hand from thread to thread.
+/// A transaction's write set: its account changes reduced from revm's state, the same effect
+/// as [`Overlay::apply_account`] on the revm accounts they came from, without revm's
+/// bookkeeping, so that it is cheap to hand from thread to thread. Every slot of every account
+/// lives in one vector and the buffers are kept by [`WriteSet::clear`], so a set reused for
+/// transaction after transaction stops allocating.
+#[derive(Debug, Default)]
+pub(crate) struct WriteSet {
+    accounts: Vec<(Address, AccountChange)>,
+    storage: Vec<(U256, U256)>,
+}
+
+/// One account's change from one transaction (see [`WriteSet`]).
 #[derive(Debug, Clone)]
-pub(crate) enum AccountChange {
+enum AccountChange {
     /// Self-destructed, or touched while empty (EIP-161): the account and its storage go.
     Destroyed,
-    /// New info (without code); `created` wipes the storage it had.
+    /// New info (without code); `created` wipes the storage it had; its changed slots are
+    /// `storage[start..end]` of the write set.
     Updated {
         info: AccountInfo,
         created: bool,
         code: CodeChange,
-        storage: Vec<(U256, U256)>,
+        start: u32,
+        end: u32,
     },
 }
 
 /// What an updated account says about its code.
 #[derive(Debug, Clone)]
-pub(crate) enum CodeChange {
+enum CodeChange {
     /// Its code was not loaded.
     NotLoaded,
     /// Its code was loaded from state: known by its hash.
@@ -92,14 +103,21 @@ pub(crate) enum CodeChange {
     Deployed(Bytecode),
 }
 
-impl AccountChange {
-    /// The change `account` makes, or `None` if it was not touched.
-    pub(crate) fn of(account: &Account) -> Option<Self> {
+impl WriteSet {
+    /// Empties the set, keeping its memory.
+    pub(crate) fn clear(&mut self) {
+        self.accounts.clear();
+        self.storage.clear();
+    }
+
+    /// Adds the change `account` makes, if it was touched.
+    pub(crate) fn push(&mut self, address: Address, account: &Account) {
         if !account.is_touched() {
-            return None;
+            return;
         }
         if account.is_selfdestructed() || account.is_empty() {
-            return Some(Self::Destroyed);
+            self.accounts.push((address, AccountChange::Destroyed));
+            return;
         }
         let created = account.is_created();
         let code = match &account.info.code {
@@ -107,18 +125,26 @@ impl AccountChange {
             Some(code) if created => CodeChange::Deployed(code.clone()),
             Some(_) => CodeChange::Loaded,
         };
-        let storage = account
-            .storage
-            .iter()
-            .filter(|(_, value)| value.is_changed())
-            .map(|(slot, value)| (*slot, value.present_value))
-            .collect();
-        Some(Self::Updated {
-            info: account.info.copy_without_code(),
-            created,
-            code,
-            storage,
-        })
+        let index = |len: usize| u32::try_from(len).expect("fewer than 2^32 changed slots");
+        let start = index(self.storage.len());
+        self.storage.extend(
+            account
+                .storage
+                .iter()
+                .filter(|(_, value)| value.is_changed())
+                .map(|(slot, value)| (*slot, value.present_value)),
+        );
+        let end = index(self.storage.len());
+        self.accounts.push((
+            address,
+            AccountChange::Updated {
+                info: account.info.copy_without_code(),
+                created,
+                code,
+                start,
+                end,
+            },
+        ));
     }
 }
 
@@ -275,54 +301,79 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
         }
     }
 
-    /// Folds in a change computed by [`AccountChange::of`]; the same as
-    /// [`Overlay::apply_account`] on the account it was computed from. With `record_loaded_code`
-    /// false, code that was merely loaded is not copied in: enough for an overlay that only
-    /// serves reads (its base has that code) and is never turned into a diff.
-    pub(crate) fn apply_change(
+    /// Folds in a write set; the same as [`Overlay::apply_account`] on the accounts it was
+    /// computed from. With `record_loaded_code` false, code that was merely loaded is not
+    /// copied in: enough for an overlay that only serves reads (its base has that code) and is
+    /// never turned into a diff.
+    pub(crate) fn apply_writes(
         &mut self,
-        address: Address,
-        change: &AccountChange,
+        writes: &WriteSet,
         record_loaded_code: bool,
     ) -> Result<(), StateError> {
-        let (info, created, code, storage) = match change {
-            AccountChange::Destroyed => {
-                let entry = self.accounts.entry(address);
-                entry.info = None;
+        for (address, change) in &writes.accounts {
+            let (info, created, code, storage) = match change {
+                AccountChange::Destroyed => {
+                    let entry = self.accounts.entry(*address);
+                    entry.info = None;
+                    entry.storage.clear();
+                    entry.storage_wiped = true;
+                    continue;
+                }
+                AccountChange::Updated {
+                    info,
+                    created,
+                    code,
+                    start,
+                    end,
+                } => (
+                    info,
+                    created,
+                    code,
+                    &writes.storage[*start as usize..*end as usize],
+                ),
+            };
+            if info.code_hash != KECCAK_EMPTY && !self.codes.contains_key(&info.code_hash) {
+                let code = match code {
+                    CodeChange::NotLoaded => None,
+                    CodeChange::Deployed(code) => Some(code.clone()),
+                    // revm loads code from the database by hash, so the state holds it.
+                    CodeChange::Loaded if record_loaded_code => {
+                        Some(StateView::code(self, info.code_hash)?.ok_or_else(|| {
+                            StateError(format!("code {} not found", info.code_hash))
+                        })?)
+                    }
+                    CodeChange::Loaded => None,
+                };
+                if let Some(code) = code {
+                    self.codes.insert(info.code_hash, code);
+                }
+            }
+            let entry = self.accounts.entry(*address);
+            if *created {
                 entry.storage.clear();
                 entry.storage_wiped = true;
-                return Ok(());
             }
-            AccountChange::Updated {
-                info,
-                created,
-                code,
-                storage,
-            } => (info, created, code, storage),
-        };
-        if info.code_hash != KECCAK_EMPTY && !self.codes.contains_key(&info.code_hash) {
-            let code = match code {
-                CodeChange::NotLoaded => None,
-                CodeChange::Deployed(code) => Some(code.clone()),
-                // revm loads code from the database by hash, so the state holds it.
-                CodeChange::Loaded if record_loaded_code => Some(
-                    StateView::code(self, info.code_hash)?
-                        .ok_or_else(|| StateError(format!("code {} not found", info.code_hash)))?,
-                ),
-                CodeChange::Loaded => None,
-            };
-            if let Some(code) = code {
-                self.codes.insert(info.code_hash, code);
-            }
+            entry.info = Some(info.copy_without_code());
+            entry.storage.extend(storage.iter().copied());
         }
-        let entry = self.accounts.entry(address);
-        if *created {
-            entry.storage.clear();
-            entry.storage_wiped = true;
-        }
-        entry.info = Some(info.copy_without_code());
-        entry.storage.extend(storage.iter().copied());
         Ok(())
+    }
+
+    /// The account info of `address` if this overlay itself determines it (the account
+    /// changed: `Some(None)` when it no longer exists), or `None` when it comes from the base.
+    pub(crate) fn own_account(&self, address: &Address) -> Option<Option<&AccountInfo>> {
+        self.accounts.get(address).map(|acc| acc.info.as_ref())
+    }
+
+    /// The value of `slot` of `address` if this overlay itself determines it (written, or
+    /// wiped with its account), or `None` when it comes from the base.
+    pub(crate) fn own_storage(&self, address: &Address, slot: &U256) -> Option<U256> {
+        let acc = self.accounts.get(address)?;
+        match acc.storage.get(slot) {
+            Some(value) => Some(*value),
+            None if acc.storage_wiped || acc.info.is_none() => Some(U256::ZERO),
+            None => None,
+        }
     }
 
     /// Pays `fee` to the block beneficiary exactly as revm's post-execution step does at the end
@@ -719,24 +770,31 @@ mod tests {
     }
 
     #[test]
-    fn apply_change_equals_apply_account() {
+    fn apply_writes_equals_apply_account() {
         let base = base();
         let accounts = accounts();
         // Every prefix of the sequence, so that changes stack on earlier ones.
         for n in 0..=accounts.len() {
             let mut direct = Overlay::new(&base);
-            let mut reduced = Overlay::new(&base);
+            let mut one_by_one = Overlay::new(&base);
+            let mut writes = WriteSet::default();
             for (address, account) in &accounts[..n] {
                 direct.apply_account(*address, account);
-                if let Some(change) = AccountChange::of(account) {
-                    reduced.apply_change(*address, &change, true).unwrap();
-                }
+                // One reused write set per account, as executors use them.
+                writes.clear();
+                writes.push(*address, account);
+                one_by_one.apply_writes(&writes, true).unwrap();
             }
-            assert_eq!(
-                direct.into_diff(),
-                reduced.into_diff(),
-                "after {n} accounts"
-            );
+            // All of them as one write set: slots of several accounts in one vector.
+            let mut at_once = Overlay::new(&base);
+            writes.clear();
+            for (address, account) in &accounts[..n] {
+                writes.push(*address, account);
+            }
+            at_once.apply_writes(&writes, true).unwrap();
+            let expected = direct.into_diff();
+            assert_eq!(expected, one_by_one.into_diff(), "after {n} accounts");
+            assert_eq!(expected, at_once.into_diff(), "{n} accounts in one set");
         }
     }
 
