@@ -3,9 +3,10 @@
 //!
 //! With `LANES_PROFILE=seq|par[:runs]` it instead executes the block `runs` times with one
 //! executor (for profilers) and prints the median and best execution time. With
-//! `LANES_PROFILE=cmp[:runs]` it alternates the two executors on the same block `runs` times
-//! each and prints, per executor, the median wall-clock time and the median CPU time (all
-//! threads, user and system, from the scheduler's per-thread counters in `/proc` on Linux).
+//! `LANES_PROFILE=cmp[:runs]` it alternates the sequential executor, the parallel one on one
+//! thread and the parallel one on `threads` threads on the same block, `runs` times each, and
+//! prints, per executor, the median wall-clock time and the median CPU time (all threads, from
+//! the scheduler's per-thread counters in `/proc` on Linux).
 //! CPU time is what other load on the machine changes least, so the ratio of the two CPU times
 //! is the figure to compare on a busy machine.
 
@@ -73,13 +74,15 @@ fn main() {
     println!("{:?}", r.parallel_stats);
 }
 
-/// Alternates the sequential and the parallel executor on `w`, `runs` times each, and prints
-/// median wall-clock and CPU time per block for both.
+/// Alternates the sequential executor and the parallel one on one thread and on `threads`
+/// threads, on `w`, `runs` times each, and prints the median wall-clock and CPU time per block
+/// of each.
 fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, runs: usize) {
+    let one = ParallelExecutor::new(1);
     let parallel = ParallelExecutor::new(threads);
-    let executors: [&dyn Executor; 2] = [&SequentialExecutor, &parallel];
-    let mut wall = [Vec::new(), Vec::new()];
-    let mut cpu = [Vec::new(), Vec::new()];
+    let executors: [&dyn Executor; 3] = [&SequentialExecutor, &one, &parallel];
+    let mut wall = [Vec::new(), Vec::new(), Vec::new()];
+    let mut cpu = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..runs {
         for (i, executor) in executors.iter().enumerate() {
             let cpu_start = cpu_ns();
@@ -96,14 +99,21 @@ fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, 
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (ws, wp) = (median(&mut wall[0]), median(&mut wall[1]));
-    let (cs, cp) = (median(&mut cpu[0]), median(&mut cpu[1]));
+    let wall = wall.map(|mut v| median(&mut v));
+    let cpu = cpu.map(|mut v| median(&mut v));
     println!(
-        "{} txs, {threads} threads, {runs} runs each: wall seq {ws:.2} ms par {wp:.2} ms ({:.2}x); \
-         cpu seq {cs:.2} ms par {cp:.2} ms (par/seq {:.3})",
-        txs,
-        ws / wp,
-        cp / cs
+        "{txs} txs, {runs} runs each, medians per block: sequential wall {:.2} ms cpu {:.2} ms; \
+         parallel on 1 thread wall {:.2} ms cpu {:.2} ms (cpu {:.3}x sequential); \
+         on {threads} threads wall {:.2} ms cpu {:.2} ms (cpu {:.3}x sequential, speedup {:.2}x)",
+        wall[0],
+        cpu[0],
+        wall[1],
+        cpu[1],
+        cpu[1] / cpu[0],
+        wall[2],
+        cpu[2],
+        cpu[2] / cpu[0],
+        wall[0] / wall[2],
     );
 }
 

@@ -16,7 +16,7 @@
 //! it was deployed, and every changed storage slot. The beneficiary's fee is not part of it
 //! (see [`crate::fees`]).
 
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, B256, Bytes, U256, map::B256Map};
 use revm::{
     bytecode::Bytecode, database_interface::Database, primitives::KECCAK_EMPTY, state::AccountInfo,
 };
@@ -155,6 +155,11 @@ pub(crate) struct RecordingDb<'a, S: ?Sized> {
     beneficiary_read: bool,
     caller: Address,
     lane_dependency: Option<StateKey>,
+    /// Code this thread loaded, by hash. revm clones the code of every account it loads and
+    /// drops it after the transaction; the clones share one reference count, which threads
+    /// running the same contract would otherwise update in turns from every core. A code used
+    /// twice gets a copy of its own (same bytes, hence same hash and same execution).
+    codes: B256Map<(Bytecode, bool)>,
 }
 
 /// What a [`RecordingDb`] observed during one transaction besides its reads.
@@ -178,6 +183,7 @@ impl<'a, S: StateView + ?Sized> RecordingDb<'a, S> {
             beneficiary_read: false,
             caller: Address::ZERO,
             lane_dependency: None,
+            codes: B256Map::default(),
         }
     }
 
@@ -246,12 +252,26 @@ impl<S: StateView + ?Sized> Database for RecordingDb<'_, S> {
         if code_hash == KECCAK_EMPTY || code_hash.is_zero() {
             return Ok(Bytecode::default());
         }
+        if let Some((code, own)) = self.codes.get_mut(&code_hash) {
+            if !*own {
+                // Used again on this thread: worth a copy of its own (see `codes`).
+                if let Ok(copy) =
+                    Bytecode::new_raw_checked(Bytes::copy_from_slice(code.original_byte_slice()))
+                {
+                    *code = copy;
+                }
+                *own = true;
+            }
+            return Ok(code.clone());
+        }
         let code = if self.in_lane {
             StateView::code(&self.lane, code_hash)?
         } else {
             self.snapshot.code(code_hash)?
-        };
-        code.ok_or_else(|| StateError(format!("code {code_hash} not found")))
+        }
+        .ok_or_else(|| StateError(format!("code {code_hash} not found")))?;
+        self.codes.insert(code_hash, (code.clone(), false));
+        Ok(code)
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, StateError> {

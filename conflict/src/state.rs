@@ -149,6 +149,18 @@ impl WriteSet {
 }
 
 impl OverlayAccount {
+    fn to_diff(&self) -> AccountDiff {
+        AccountDiff {
+            info: self.info.clone(),
+            storage_wiped: self.storage_wiped,
+            storage: self
+                .storage
+                .iter()
+                .map(|(slot, value)| (*slot, *value))
+                .collect(),
+        }
+    }
+
     fn into_diff(self) -> AccountDiff {
         AccountDiff {
             info: self.info,
@@ -164,6 +176,27 @@ fn sort_by_address(order: &mut [(Address, u32)]) {
     let prefix =
         |address: &Address| u64::from_be_bytes(address.0[..8].try_into().expect("eight bytes"));
     order.sort_unstable_by(|(a, _), (b, _)| prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b)));
+}
+
+/// Merges two lists sorted by [`sort_by_address`] into one sorted the same way.
+fn merge_by_address(a: &[(Address, u32)], b: &[(Address, u32)]) -> Vec<(Address, u32)> {
+    let prefix =
+        |address: &Address| u64::from_be_bytes(address.0[..8].try_into().expect("eight bytes"));
+    let before = |x: &Address, y: &Address| (prefix(x), x) <= (prefix(y), y);
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if before(&a[i].0, &b[j].0) {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// Changed accounts: an append-only arena indexed by address. The index stays small (an
@@ -487,27 +520,36 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
 }
 
 impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
-    /// [`Overlay::into_diff`], converting entries on `pool` while this thread sorts.
+    /// [`Overlay::into_diff`], with the work split between this thread and one of `pool`:
+    /// each sorts half of the changed addresses, and after a merge each converts the entries
+    /// of one half of the address range. Only the merge and building the map from sorted
+    /// input stay on one thread.
     pub(crate) fn into_diff_in(self, pool: &rayon::ThreadPool) -> StateDiff {
         let Accounts { index, entries } = self.accounts;
-        let mut diffs: Vec<AccountDiff> = Vec::new();
-        let mut order: Vec<(Address, u32)> = Vec::new();
+        let mut halves: Vec<(Address, u32)> = index.into_iter().collect();
+        let mid = halves.len() / 2;
+        let (low, high) = halves.split_at_mut(mid);
         pool.in_place_scope(|scope| {
-            let diffs = &mut diffs;
-            scope.spawn(move |_| {
-                *diffs = entries
-                    .into_iter()
-                    .map(|(_, acc)| acc.into_diff())
-                    .collect()
-            });
-            order = index.into_iter().collect();
-            sort_by_address(&mut order);
+            scope.spawn(|_| sort_by_address(high));
+            sort_by_address(low);
         });
+        let order = merge_by_address(&halves[..mid], &halves[mid..]);
+        drop(halves);
+        let (low, high) = order.split_at(order.len() / 2);
+        let convert = |part: &[(Address, u32)]| -> Vec<(Address, AccountDiff)> {
+            part.iter()
+                .map(|(address, at)| (*address, entries[*at as usize].1.to_diff()))
+                .collect()
+        };
+        let mut high_diffs = Vec::new();
+        let mut diffs = Vec::new();
+        pool.in_place_scope(|scope| {
+            scope.spawn(|_| high_diffs = convert(high));
+            diffs = convert(low);
+        });
+        diffs.append(&mut high_diffs);
         // Sorted input: `BTreeMap` checks that in one pass and builds in linear time.
-        let accounts = order
-            .into_iter()
-            .map(|(address, at)| (address, std::mem::take(&mut diffs[at as usize])))
-            .collect();
+        let accounts = diffs.into_iter().collect();
         StateDiff {
             accounts,
             codes: self.codes.into_iter().collect(),
@@ -845,5 +887,27 @@ mod tests {
             overlay
         };
         assert_eq!(build().into_diff(), build().into_diff_in(&pool));
+        // Few and many accounts, with addresses in no order, some with storage.
+        for n in [0u64, 1, 2, 3, 1_000] {
+            let build = || {
+                let mut overlay = Overlay::new(&base);
+                for i in 0..n {
+                    let address = Address::from_word(keccak256(i.to_be_bytes()));
+                    let mut account = Account::from(AccountInfo::from_balance(U256::from(i + 1)));
+                    account.mark_touch();
+                    account.storage.insert(
+                        U256::from(i % 3),
+                        EvmStorageSlot::new_changed(U256::ZERO, U256::from(i), Default::default()),
+                    );
+                    overlay.apply_account(address, &account);
+                }
+                overlay
+            };
+            assert_eq!(
+                build().into_diff(),
+                build().into_diff_in(&pool),
+                "{n} accounts"
+            );
+        }
     }
 }
