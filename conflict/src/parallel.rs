@@ -112,6 +112,8 @@ impl<D> Parked<D> {
 pub const DEFAULT_MAX_ROUNDS: usize = 6;
 /// Transactions without lane-mates are handed to threads in batches of this many.
 const BATCH: usize = 16;
+/// Default for [`ParallelExecutor::with_defer_gap`].
+pub const DEFAULT_DEFER_GAP: usize = 256;
 /// Committed results a thread keeps for reuse.
 const MAX_SPARE: usize = 4 * BATCH;
 /// A wave is aborted once this many of its results conflicted...
@@ -170,6 +172,9 @@ pub struct ExecStats {
     pub conflicts: usize,
     /// Whether the rest of the block ran sequentially after the last allowed wave.
     pub sequential_fallback: bool,
+    /// Lane members left to a later wave because they were far behind the previous member of
+    /// their lane, all waves together.
+    pub deferred: usize,
     /// Per wave.
     pub per_wave: Vec<WaveStats>,
 }
@@ -180,8 +185,30 @@ pub struct ParallelExecutor {
     pool: rayon::ThreadPool,
     threads: usize,
     max_rounds: usize,
+    defer_gap: usize,
     hot: Mutex<HotKeys>,
     last_stats: Mutex<Option<ExecStats>>,
+    /// The last block's memory, for the next (see [`BlockMemory`]).
+    memory: Mutex<BlockMemory>,
+}
+
+/// Large buffers a block needs (overlays with room for every account it changes, a slot per
+/// transaction), kept from block to block. Allocated afresh each time, they would go back to
+/// the operating system when freed and be faulted in again, zeroed, at the next block, which
+/// costs more than filling them. Bounded by the largest block seen.
+#[derive(Default)]
+struct BlockMemory {
+    overlays: Vec<OverlayChanges>,
+    slots: Vec<Slot>,
+}
+
+impl std::fmt::Debug for BlockMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockMemory")
+            .field("overlays", &self.overlays.len())
+            .field("slots", &self.slots.len())
+            .finish()
+    }
 }
 
 impl ParallelExecutor {
@@ -203,8 +230,10 @@ impl ParallelExecutor {
             pool,
             threads,
             max_rounds: DEFAULT_MAX_ROUNDS,
+            defer_gap: DEFAULT_DEFER_GAP,
             hot: Mutex::new(HotKeys::default()),
             last_stats: Mutex::new(None),
+            memory: Mutex::new(BlockMemory::default()),
         }
     }
 
@@ -212,6 +241,14 @@ impl ParallelExecutor {
     /// every block sequentially, through the same commit path).
     pub fn with_max_rounds(mut self, max_rounds: usize) -> Self {
         self.max_rounds = max_rounds;
+        self
+    }
+
+    /// Sets how far (in block positions) a lane member may follow the previous member of its
+    /// lane and still run with it in one wave; members further behind wait for the next wave
+    /// (except in the last wave before the sequential fallback). `usize::MAX` never defers.
+    pub fn with_defer_gap(mut self, gap: usize) -> Self {
+        self.defer_gap = gap;
         self
     }
 
@@ -244,7 +281,11 @@ impl ParallelExecutor {
     ) -> Result<(BlockExecution, ExecStats)> {
         let table = self.hot.lock().clone();
         let mut run = BlockRun::new(self, block, txs, BlockHints::new(&table));
-        let exec = run.execute(state)?;
+        let exec = run.execute(state);
+        let mut memory = std::mem::take(&mut run.memory);
+        memory.overlays.truncate(2);
+        *self.memory.lock() = memory;
+        let exec = exec?;
         let observed = run.observations();
         let stats = std::mem::take(&mut run.progress.stats);
         if !observed.is_empty() || !table.entries().is_empty() {
@@ -318,6 +359,9 @@ enum Spec {
     /// Carries the contended key its target is expected to write, to keep the hot-key table
     /// informed.
     Hot(Option<StateKey>),
+    /// Left for the next wave (see [`LanePlan::defer_distant`](crate::hints::LanePlan)):
+    /// the committer ends the wave here.
+    Deferred,
 }
 
 /// An executed speculative result. Its buffers are reused: once committed it goes back to the
@@ -364,6 +408,8 @@ struct BlockRun<'e, 'b> {
     progress: Progress,
     /// Speculative results by transaction, kept across waves until consumed.
     slots: Vec<Slot>,
+    /// Memory for overlays, given back to the executor at the end.
+    memory: BlockMemory,
 }
 
 impl<'e, 'b> BlockRun<'e, 'b> {
@@ -381,7 +427,15 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             },
             ..Default::default()
         };
-        let slots = (0..txs.len()).map(|_| Slot::default()).collect();
+        let mut memory = std::mem::take(&mut *executor.memory.lock());
+        let mut slots = std::mem::take(&mut memory.slots);
+        slots.truncate(txs.len());
+        for slot in &mut slots {
+            // A block that failed can leave results behind.
+            *slot.ready.get_mut() = false;
+            *slot.spec.get_mut() = None;
+        }
+        slots.resize_with(txs.len(), Slot::default);
         Self {
             executor,
             block,
@@ -389,6 +443,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             hints,
             progress,
             slots,
+            memory,
         }
     }
 
@@ -402,16 +457,25 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             let units = if sequential {
                 Vec::new()
             } else {
-                let plan = plan_lanes(self.txs, &pending, &self.hints);
+                let mut plan = plan_lanes(self.txs, &pending, &self.hints);
                 // Hot lanes are executed by the committer, exactly, when it reaches them.
                 for &index in &plan.hot {
                     self.slots[index].put(Spec::Hot(self.hints.hot_key(self.txs[index].to())));
+                }
+                // The last speculative wave keeps its lanes whole.
+                if round < self.executor.max_rounds {
+                    plan.defer_distant(self.executor.defer_gap);
+                    for &index in &plan.deferred {
+                        self.slots[index].put(Spec::Deferred);
+                    }
+                    self.progress.stats.deferred += plan.deferred.len();
                 }
                 make_units(plan)
             };
             let conflicts_before = self.progress.conflicts.len();
             let changes = self.run_wave(&committed, units, pending.len(), sequential)?;
-            committed.merge(changes);
+            let memory = committed.merge(changes);
+            self.memory.overlays.push(memory);
             self.progress.stats.sequential_fallback |= sequential;
             self.learn(conflicts_before);
         }
@@ -421,7 +485,9 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             &mut self.progress.fees,
         )?;
         let progress = &mut self.progress;
-        let diff = committed.into_diff_in(&self.executor.pool);
+        let (diff, memory) = committed.into_diff_in(&self.executor.pool);
+        self.memory.overlays.push(memory);
+        self.memory.slots = std::mem::take(&mut self.slots);
         Ok(BlockExecution {
             included: std::mem::take(&mut progress.included),
             skipped: std::mem::take(&mut progress.skipped),
@@ -438,7 +504,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             // No thread runs between waves: the slots are only this thread's to touch.
             let mut slot = self.slots[index].spec.lock();
             let stale = match slot.as_ref() {
-                None | Some(Spec::Hot(_)) => {
+                None | Some(Spec::Hot(_) | Spec::Deferred) => {
                     *slot = None;
                     pending.push(index);
                     continue;
@@ -483,7 +549,11 @@ impl<'e, 'b> BlockRun<'e, 'b> {
         };
         let committer = Committer {
             // Room for the sender and one more account per transaction, saving rehashes.
-            state: Some(Overlay::with_capacity(committed, 2 * planned)),
+            state: Some(Overlay::with_memory(
+                committed,
+                self.memory.overlays.pop().unwrap_or_default(),
+                2 * planned,
+            )),
             progress: std::mem::take(&mut self.progress),
             sequential,
             wave: stats,
@@ -929,6 +999,7 @@ impl<'w, 'b> Committer<'w, 'b> {
                     self.wave.hot += 1;
                     self.execute_exact(wave, evm, index, key)?;
                 }
+                Some(Spec::Deferred) => return Ok(Step::Over),
                 Some(Spec::Invalid { reason, reads }) => match self.stale_key(&reads)? {
                     None => self.finalize_skip(index, SkipReason::Invalid(reason)),
                     Some(key) => {

@@ -259,11 +259,20 @@ impl Accounts {
 }
 
 /// The changes an [`Overlay`] holds, detached from the view it stacks on, so that they can be
-/// folded into another overlay with [`Overlay::merge`].
+/// folded into another overlay with [`Overlay::merge`]. Emptied, it is memory to build the next
+/// overlay in ([`Overlay::with_memory`]).
 #[derive(Debug, Default)]
 pub(crate) struct OverlayChanges {
     accounts: Accounts,
     codes: B256Map<Bytecode>,
+}
+
+impl OverlayChanges {
+    /// Forgets every change, keeping the memory.
+    pub(crate) fn clear(&mut self) {
+        self.accounts.clear();
+        self.codes.clear();
+    }
 }
 
 /// Pending changes stacked on a [`StateView`]: what a block has written so far. It is a revm
@@ -460,11 +469,12 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
     /// same transactions to this overlay directly: every account entry of `upper` holds its
     /// authoritative info, a wipe there clears what this overlay holds, and code already known
     /// here keeps its first version.
-    pub(crate) fn merge(&mut self, upper: OverlayChanges) {
+    /// Returns `upper`'s memory, emptied, for reuse.
+    pub(crate) fn merge(&mut self, mut upper: OverlayChanges) -> OverlayChanges {
         if self.accounts.is_empty() {
-            self.accounts = upper.accounts;
+            std::mem::swap(&mut self.accounts, &mut upper.accounts);
         } else {
-            for (address, acc) in upper.accounts.entries {
+            for (address, acc) in upper.accounts.entries.drain(..) {
                 let entry = self.accounts.entry(address);
                 if acc.storage_wiped {
                     entry.storage.clear();
@@ -474,9 +484,11 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
                 entry.storage.extend(acc.storage);
             }
         }
-        for (hash, code) in upper.codes {
+        for (hash, code) in upper.codes.drain() {
             self.codes.entry(hash).or_insert(code);
         }
+        upper.clear();
+        upper
     }
 
     /// Adds `amount` wei to `address` (used for lazily applied fee credits).
@@ -524,9 +536,14 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
     /// each sorts half of the changed addresses, and after a merge each converts the entries
     /// of one half of the address range. Only the merge and building the map from sorted
     /// input stay on one thread.
-    pub(crate) fn into_diff_in(self, pool: &rayon::ThreadPool) -> StateDiff {
-        let Accounts { index, entries } = self.accounts;
-        let mut halves: Vec<(Address, u32)> = index.into_iter().collect();
+    ///
+    /// Also returns the overlay's memory, emptied, for reuse.
+    pub(crate) fn into_diff_in(self, pool: &rayon::ThreadPool) -> (StateDiff, OverlayChanges) {
+        let Accounts {
+            mut index,
+            mut entries,
+        } = self.accounts;
+        let mut halves: Vec<(Address, u32)> = index.iter().map(|(a, at)| (*a, *at)).collect();
         let mid = halves.len() / 2;
         let (low, high) = halves.split_at_mut(mid);
         pool.in_place_scope(|scope| {
@@ -550,17 +567,34 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
         diffs.append(&mut high_diffs);
         // Sorted input: `BTreeMap` checks that in one pass and builds in linear time.
         let accounts = diffs.into_iter().collect();
-        StateDiff {
+        let mut codes = self.codes;
+        let diff = StateDiff {
             accounts,
-            codes: self.codes.into_iter().collect(),
-        }
+            codes: codes.drain().collect(),
+        };
+        index.clear();
+        entries.clear();
+        let memory = OverlayChanges {
+            accounts: Accounts { index, entries },
+            codes,
+        };
+        (diff, memory)
     }
 
-    /// An empty overlay on `base` with room for `accounts` changed accounts.
-    pub(crate) fn with_capacity(base: &'a S, accounts: usize) -> Self {
-        let mut overlay = Self::new(base);
-        overlay.accounts.reserve(accounts);
-        overlay
+    /// An empty overlay on `base` built in `memory` (emptied changes of an earlier overlay),
+    /// with room for `accounts` changed accounts.
+    pub(crate) fn with_memory(base: &'a S, memory: OverlayChanges, accounts: usize) -> Self {
+        let OverlayChanges {
+            accounts: mut changed,
+            codes,
+        } = memory;
+        changed.clear();
+        changed.reserve(accounts);
+        Self {
+            base,
+            accounts: changed,
+            codes,
+        }
     }
 }
 
@@ -861,7 +895,8 @@ mod tests {
                 }
                 upper.into_changes()
             };
-            lower.merge(changes);
+            let memory = lower.merge(changes);
+            assert!(memory.accounts.is_empty() && memory.codes.is_empty());
             assert_eq!(direct.into_diff(), lower.into_diff(), "split at {split}");
         }
     }
@@ -886,7 +921,7 @@ mod tests {
             }
             overlay
         };
-        assert_eq!(build().into_diff(), build().into_diff_in(&pool));
+        assert_eq!(build().into_diff(), build().into_diff_in(&pool).0);
         // Few and many accounts, with addresses in no order, some with storage.
         for n in [0u64, 1, 2, 3, 1_000] {
             let build = || {
@@ -903,10 +938,19 @@ mod tests {
                 }
                 overlay
             };
+            // Also built in the memory the previous overlay handed back.
+            let (diff, memory) = build().into_diff_in(&pool);
+            assert_eq!(build().into_diff(), diff, "{n} accounts");
+            let mut reused = Overlay::with_memory(&base, memory, 10);
+            reused
+                .pay_beneficiary(Address::ZERO, U256::from(1))
+                .unwrap();
+            let mut fresh = Overlay::new(&base);
+            fresh.pay_beneficiary(Address::ZERO, U256::from(1)).unwrap();
             assert_eq!(
-                build().into_diff(),
-                build().into_diff_in(&pool),
-                "{n} accounts"
+                fresh.into_diff(),
+                reused.into_diff(),
+                "reused after {n} accounts"
             );
         }
     }
