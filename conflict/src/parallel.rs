@@ -114,8 +114,9 @@ pub const DEFAULT_MAX_ROUNDS: usize = 6;
 const BATCH: usize = 16;
 /// Default for [`ParallelExecutor::with_defer_gap`].
 pub const DEFAULT_DEFER_GAP: usize = 256;
-/// Committed results a thread keeps for reuse.
-const MAX_SPARE: usize = 4 * BATCH;
+/// Committed results a thread keeps for reuse: as many as it may have waiting to be committed
+/// in a busy wave, so that it does not free them only to allocate them again.
+const MAX_SPARE: usize = 64 * BATCH;
 /// A wave is aborted once this many of its results conflicted...
 const ABORT_MIN_CONFLICTS: usize = 3;
 /// ...and they are at least this share (one in N) of the results validated.
