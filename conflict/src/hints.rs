@@ -240,8 +240,10 @@ pub(crate) struct LanePlan {
 
 impl LanePlan {
     /// Cuts every lane at its first gap of more than `gap` block positions between two
-    /// consecutive members, leaving the members from there on to the next wave, which
-    /// executes on a state that holds the earlier ones' writes.
+    /// consecutive members where the later one is at position `from` or beyond, leaving the
+    /// members from there on to the next wave, which executes on a state that holds the
+    /// earlier ones' writes. The committer ends a wave at its first deferred transaction, so
+    /// `from` (half-way through what is pending, say) keeps waves from getting short.
     ///
     /// A lane runs as one unit, so the result of a member far behind the lane's head waits
     /// for the committer to come to it while everything in between is executed and
@@ -249,7 +251,7 @@ impl LanePlan {
     /// committing them costs more than executing them again after a wave boundary. (An ERC-20
     /// block where every sender appears twice, 5,000 positions apart, is the example.) A lane
     /// that keeps only its head becomes a single transaction.
-    pub(crate) fn defer_distant(&mut self, gap: usize) {
+    pub(crate) fn defer_distant(&mut self, gap: usize, from: usize) {
         if self.lanes.is_empty() {
             return;
         }
@@ -261,7 +263,7 @@ impl LanePlan {
             let lane = &self.lanes[start..end];
             start = end;
             let cut = (1..lane.len())
-                .find(|&i| lane[i] - lane[i - 1] > gap)
+                .find(|&i| lane[i] >= from && lane[i] - lane[i - 1] > gap)
                 .unwrap_or(lane.len());
             match cut {
                 1 => new_singles.push(lane[0]),
@@ -437,7 +439,7 @@ mod tests {
             hot: vec![8],
             deferred: Vec::new(),
         };
-        plan.defer_distant(256);
+        plan.defer_distant(256, 0);
         assert_eq!(plan.lanes, vec![0, 1, 2, 4, 5]);
         assert_eq!(plan.lane_ends, vec![3, 5]);
         assert_eq!(plan.singles, vec![3, 6, 7, 1000]);
@@ -449,9 +451,18 @@ mod tests {
             lane_ends: vec![3],
             ..Default::default()
         };
-        close.defer_distant(256);
+        close.defer_distant(256, 0);
         assert_eq!(close.lanes, vec![0, 200, 400]);
         assert!(close.deferred.is_empty());
+        // Nor before `from`: the first gap there is kept, the later one cut.
+        let mut early = LanePlan {
+            lanes: vec![0, 300, 700],
+            lane_ends: vec![3],
+            ..Default::default()
+        };
+        early.defer_distant(256, 500);
+        assert_eq!(early.lanes, vec![0, 300]);
+        assert_eq!(early.deferred, vec![700]);
     }
 
     fn call(from: &Signer, nonce: u64, to: Address) -> Recovered<TxEnvelope> {

@@ -246,8 +246,9 @@ impl ParallelExecutor {
     }
 
     /// Sets how far (in block positions) a lane member may follow the previous member of its
-    /// lane and still run with it in one wave; members further behind wait for the next wave
-    /// (except in the last wave before the sequential fallback). `usize::MAX` never defers.
+    /// lane and still run with it in one wave; members further behind, in the second half of
+    /// what is left of the block, wait for the next wave (except in the last wave before the
+    /// sequential fallback). `usize::MAX` never defers.
     pub fn with_defer_gap(mut self, gap: usize) -> Self {
         self.defer_gap = gap;
         self
@@ -463,9 +464,13 @@ impl<'e, 'b> BlockRun<'e, 'b> {
                 for &index in &plan.hot {
                     self.slots[index].put(Spec::Hot(self.hints.hot_key(self.txs[index].to())));
                 }
-                // The last speculative wave keeps its lanes whole.
-                if round < self.executor.max_rounds {
-                    plan.defer_distant(self.executor.defer_gap);
+                // Only lane members in the second half of what is pending wait, so that each
+                // wave covers at least half of it; the last speculative wave keeps its lanes
+                // whole.
+                if round < self.executor.max_rounds
+                    && let Some(&from) = pending.get(pending.len() / 2)
+                {
+                    plan.defer_distant(self.executor.defer_gap, from);
                     for &index in &plan.deferred {
                         self.slots[index].put(Spec::Deferred);
                     }
