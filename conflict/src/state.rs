@@ -209,17 +209,20 @@ struct Accounts {
 }
 
 impl Accounts {
+    #[inline]
     fn get(&self, address: &Address) -> Option<&OverlayAccount> {
         self.index
             .get(address)
             .map(|at| &self.entries[*at as usize].1)
     }
 
+    #[inline]
     fn contains(&self, address: &Address) -> bool {
         self.index.contains_key(address)
     }
 
     /// The entry of `address`, created empty if missing.
+    #[inline]
     fn entry(&mut self, address: Address) -> &mut OverlayAccount {
         let len = self.entries.len();
         let at = *self
