@@ -767,7 +767,8 @@ enum Step {
 
 impl<'w, 'b> Wave<'w, 'b> {
     /// Each thread's loop (the caller's is `me == 0`): commit what is ready if the committer
-    /// role is free, otherwise run the next unit.
+    /// role is free, otherwise run the next unit. Pool threads leave once no unit is left; the
+    /// caller's thread stays until the committer has finished the wave.
     fn work(&self, me: usize) {
         let mut evm: Option<SpecEvm<'w, 'b>> = None;
         let mut commit_evm: Option<CommitEvm<'w, 'b>> = None;
@@ -797,6 +798,10 @@ impl<'w, 'b> Wave<'w, 'b> {
                     self.active.fetch_sub(1, Ordering::SeqCst);
                     backoff.reset();
                 }
+                // Every unit is taken (or the wave aborted): a pool thread has nothing left
+                // that the caller's thread cannot do, and waiting here would only take the
+                // core from it on a busy machine.
+                None if me != 0 => break,
                 None => backoff.snooze(),
             }
             // Take back what the committer consumed of this thread's results.

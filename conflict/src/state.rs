@@ -178,27 +178,6 @@ fn sort_by_address(order: &mut [(Address, u32)]) {
     order.sort_unstable_by(|(a, _), (b, _)| prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b)));
 }
 
-/// Merges two lists sorted by [`sort_by_address`] into one sorted the same way.
-fn merge_by_address(a: &[(Address, u32)], b: &[(Address, u32)]) -> Vec<(Address, u32)> {
-    let prefix =
-        |address: &Address| u64::from_be_bytes(address.0[..8].try_into().expect("eight bytes"));
-    let before = |x: &Address, y: &Address| (prefix(x), x) <= (prefix(y), y);
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if before(&a[i].0, &b[j].0) {
-            out.push(a[i]);
-            i += 1;
-        } else {
-            out.push(b[j]);
-            j += 1;
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
-}
-
 /// Changed accounts: an append-only arena indexed by address. The index stays small (an
 /// address and a position per account), so lookups stay in cache, and the arena is already a
 /// vector when the diff is built.
@@ -535,10 +514,9 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
 }
 
 impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
-    /// [`Overlay::into_diff`], with the work split between this thread and one of `pool`:
-    /// each sorts half of the changed addresses, and after a merge each converts the entries
-    /// of one half of the address range. Only the merge and building the map from sorted
-    /// input stay on one thread.
+    /// [`Overlay::into_diff`], converting entries on `pool` while this thread sorts. (One
+    /// hand-over only: on a busy machine every wait for a pool thread to be scheduled can cost
+    /// more than the work it takes off this one.)
     ///
     /// Also returns the overlay's memory, emptied, for reuse.
     pub(crate) fn into_diff_in(self, pool: &rayon::ThreadPool) -> (StateDiff, OverlayChanges) {
@@ -546,30 +524,19 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
             mut index,
             mut entries,
         } = self.accounts;
-        let mut halves: Vec<(Address, u32)> = index.iter().map(|(a, at)| (*a, *at)).collect();
-        let mid = halves.len() / 2;
-        let (low, high) = halves.split_at_mut(mid);
+        let mut diffs: Vec<AccountDiff> = Vec::new();
+        let mut order: Vec<(Address, u32)> = Vec::new();
         pool.in_place_scope(|scope| {
-            scope.spawn(|_| sort_by_address(high));
-            sort_by_address(low);
+            let (diffs, entries) = (&mut diffs, &entries);
+            scope.spawn(move |_| *diffs = entries.iter().map(|(_, acc)| acc.to_diff()).collect());
+            order = index.iter().map(|(address, at)| (*address, *at)).collect();
+            sort_by_address(&mut order);
         });
-        let order = merge_by_address(&halves[..mid], &halves[mid..]);
-        drop(halves);
-        let (low, high) = order.split_at(order.len() / 2);
-        let convert = |part: &[(Address, u32)]| -> Vec<(Address, AccountDiff)> {
-            part.iter()
-                .map(|(address, at)| (*address, entries[*at as usize].1.to_diff()))
-                .collect()
-        };
-        let mut high_diffs = Vec::new();
-        let mut diffs = Vec::new();
-        pool.in_place_scope(|scope| {
-            scope.spawn(|_| high_diffs = convert(high));
-            diffs = convert(low);
-        });
-        diffs.append(&mut high_diffs);
         // Sorted input: `BTreeMap` checks that in one pass and builds in linear time.
-        let accounts = diffs.into_iter().collect();
+        let accounts = order
+            .into_iter()
+            .map(|(address, at)| (address, std::mem::take(&mut diffs[at as usize])))
+            .collect();
         let mut codes = self.codes;
         let diff = StateDiff {
             accounts,
