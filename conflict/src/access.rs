@@ -7,7 +7,7 @@
 //! the state holds now: equal values mean revm saw exactly the inputs it would have seen in
 //! block order, hence produced exactly the same result. A value the wave's snapshot served is
 //! compared only where the changes committed since the snapshot hold that key
-//! ([`first_stale_in_wave`]), so validating never reaches into the node's state.
+//! (`first_stale_in_wave`), so validating never reaches into the node's state.
 //!
 //! A transaction's write set is the list of account changes its speculative run produced
 //! (`WriteSet` in [`crate::state`], reduced from revm's state on the executing thread):

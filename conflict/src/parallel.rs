@@ -28,6 +28,11 @@
 //! execution would have read at that point, so the block's result equals sequential
 //! execution's; queued fees are paid exactly as revm pays them ([`crate::fees`]).
 //!
+//! A lane member far behind the previous member of its lane (more than
+//! [`ParallelExecutor::with_defer_gap`] positions, in the second half of what is pending) is
+//! left to the next wave rather than run with its lane, so that its finished result does not
+//! wait through thousands of commits; the committer ends the wave when it reaches one.
+//!
 //! When too many results of a wave conflict, the committer aborts it: threads stop starting
 //! units, results already computed are kept (and validated again later), and the next wave
 //! groups what is left with what the conflicts showed (the conflicting key, the contract
