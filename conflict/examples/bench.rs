@@ -2,7 +2,13 @@
 //! `cargo run --release -p lanes-conflict --example bench -- <raw|erc20|amm|mixed> [txs] [threads] [hot-ratio]`.
 //!
 //! With `LANES_PROFILE=seq|par[:runs]` it instead executes the block `runs` times with one
-//! executor (for profilers) and prints the median and best execution time.
+//! executor (for profilers) and prints the median and best execution time. With
+//! `LANES_PROFILE=cmp[:runs]` it alternates the sequential executor, the parallel one on one
+//! thread and the parallel one on `threads` threads on the same block, `runs` times each, and
+//! prints, per executor, the median wall-clock time and the median CPU time (all threads, from
+//! the scheduler's per-thread counters in `/proc` on Linux).
+//! CPU time is what other load on the machine changes least, so the ratio of the two CPU times
+//! is the figure to compare on a busy machine.
 
 use lanes_conflict::{
     Executor, ParallelExecutor, SequentialExecutor,
@@ -27,6 +33,10 @@ fn main() {
         let (which, runs) = mode.split_once(':').unwrap_or((mode.as_str(), "20"));
         let runs: usize = runs.parse::<usize>().expect("runs").max(1);
         let w = kind.generate(txs);
+        if which == "cmp" {
+            compare(&w, txs, threads, runs);
+            return;
+        }
         let executor: Box<dyn Executor> = if which == "seq" {
             Box::new(SequentialExecutor)
         } else {
@@ -62,4 +72,61 @@ fn main() {
         r.speedup
     );
     println!("{:?}", r.parallel_stats);
+}
+
+/// Alternates the sequential executor and the parallel one on one thread and on `threads`
+/// threads, on `w`, `runs` times each, and prints the median wall-clock and CPU time per block
+/// of each.
+fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, runs: usize) {
+    let one = ParallelExecutor::new(1);
+    let parallel = ParallelExecutor::new(threads);
+    let executors: [&dyn Executor; 3] = [&SequentialExecutor, &one, &parallel];
+    let mut wall = [Vec::new(), Vec::new(), Vec::new()];
+    let mut cpu = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..runs {
+        for (i, executor) in executors.iter().enumerate() {
+            let cpu_start = cpu_ns();
+            let start = std::time::Instant::now();
+            let exec = executor
+                .execute_block(&w.block, &w.txs, &w.genesis)
+                .expect("execute");
+            wall[i].push(start.elapsed().as_secs_f64() * 1e3);
+            cpu[i].push((cpu_ns() - cpu_start) as f64 / 1e6);
+            assert_eq!(exec.included.len(), txs);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let wall = wall.map(|mut v| median(&mut v));
+    let cpu = cpu.map(|mut v| median(&mut v));
+    println!(
+        "{txs} txs, {runs} runs each, medians per block: sequential wall {:.2} ms cpu {:.2} ms; \
+         parallel on 1 thread wall {:.2} ms cpu {:.2} ms (cpu {:.3}x sequential); \
+         on {threads} threads wall {:.2} ms cpu {:.2} ms (cpu {:.3}x sequential, speedup {:.2}x)",
+        wall[0],
+        cpu[0],
+        wall[1],
+        cpu[1],
+        cpu[1] / cpu[0],
+        wall[2],
+        cpu[2],
+        cpu[2] / cpu[0],
+        wall[0] / wall[2],
+    );
+}
+
+/// CPU time of every thread of this process so far, in nanoseconds, from the scheduler's
+/// per-thread counters (`/proc/self/task/*/schedstat`); zero where `/proc` lacks them.
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum()
 }

@@ -5,16 +5,18 @@
 //! the account as a whole; storage is read slot by slot. Code is addressed by its hash and never
 //! changes, so code reads need no record. Validation compares the *values* read with the values
 //! the state holds now: equal values mean revm saw exactly the inputs it would have seen in
-//! block order, hence produced exactly the same result.
+//! block order, hence produced exactly the same result. A value the wave's snapshot served is
+//! compared only where the changes committed since the snapshot hold that key
+//! (`first_stale_in_wave`), so validating never reaches into the node's state.
 //!
 //! A transaction's write set is the list of account changes its speculative run produced
-//! (`AccountChange` in [`crate::state`], reduced from revm's state on the executing thread):
+//! (`WriteSet` in [`crate::state`], reduced from revm's state on the executing thread):
 //! per account, either destroyed (self-destruct, or touched while empty under EIP-161) or its
 //! new balance, nonce and code hash, whether its storage was wiped (creation), its bytecode if
 //! it was deployed, and every changed storage slot. The beneficiary's fee is not part of it
 //! (see [`crate::fees`]).
 
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, B256, Bytes, U256, map::B256Map};
 use revm::{
     bytecode::Bytecode, database_interface::Database, primitives::KECCAK_EMPTY, state::AccountInfo,
 };
@@ -49,17 +51,30 @@ pub(crate) struct Read {
 
 #[derive(Debug, Clone)]
 enum ReadValue {
-    Account(Address, Option<AccountInfo>),
+    Account(Address, Option<AccountStamp>),
     Storage(Address, U256, U256),
 }
 
-impl Read {
-    pub(crate) fn address(&self) -> Address {
-        match &self.value {
-            ReadValue::Account(address, _) | ReadValue::Storage(address, _, _) => *address,
-        }
-    }
+/// What execution can observe of an account: exactly the fields `AccountInfo`'s equality
+/// compares (balance, nonce, code hash), without the code and bookkeeping it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AccountStamp {
+    balance: U256,
+    code_hash: B256,
+    nonce: u64,
+}
 
+impl AccountStamp {
+    fn of(info: Option<&AccountInfo>) -> Option<Self> {
+        info.map(|info| Self {
+            balance: info.balance,
+            code_hash: info.code_hash,
+            nonce: info.nonce,
+        })
+    }
+}
+
+impl Read {
     pub(crate) fn key(&self) -> StateKey {
         match &self.value {
             ReadValue::Account(address, _) => StateKey::Account(*address),
@@ -67,13 +82,28 @@ impl Read {
         }
     }
 
-    /// Whether `state` still returns what this read returned. `AccountInfo` equality compares
-    /// balance, nonce and code hash: everything execution can observe.
+    /// Whether `state` still returns what this read returned.
     pub(crate) fn holds<S: StateView + ?Sized>(&self, state: &S) -> Result<bool, StateError> {
         Ok(match &self.value {
-            ReadValue::Account(address, info) => state.account(*address)? == *info,
+            ReadValue::Account(address, stamp) => {
+                AccountStamp::of(state.account(*address)?.as_ref()) == *stamp
+            }
             ReadValue::Storage(address, slot, value) => state.storage(*address, *slot)? == *value,
         })
+    }
+
+    /// Whether `wave`, which stacks changes on the snapshot this read was served from, still
+    /// returns what it returned. Only the changes are looked at: where `wave` does not
+    /// determine the key itself, it returns the snapshot's value, which is what was read.
+    fn holds_over_snapshot<S: StateView + ?Sized>(&self, wave: &Overlay<'_, S>) -> bool {
+        match &self.value {
+            ReadValue::Account(address, stamp) => wave
+                .own_account(address)
+                .is_none_or(|info| AccountStamp::of(info) == *stamp),
+            ReadValue::Storage(address, slot, value) => wave
+                .own_storage(address, slot)
+                .is_none_or(|current| current == *value),
+        }
     }
 }
 
@@ -84,6 +114,27 @@ pub(crate) fn first_stale<S: StateView + ?Sized>(
 ) -> Result<Option<StateKey>, StateError> {
     for read in reads {
         if !read.holds(state)? {
+            return Ok(Some(read.key()));
+        }
+    }
+    Ok(None)
+}
+
+/// [`first_stale`] for reads served by `wave`'s base (the snapshot) or by the lane, where
+/// `wave` holds the changes committed since that snapshot was taken. A read the snapshot served
+/// can only be invalidated by those changes, so it is checked against them alone; a read a
+/// lane predecessor served is checked against the whole state.
+pub(crate) fn first_stale_in_wave<S: StateView + ?Sized>(
+    reads: &[Read],
+    wave: &Overlay<'_, S>,
+) -> Result<Option<StateKey>, StateError> {
+    for read in reads {
+        let holds = if read.from_lane {
+            read.holds(wave)?
+        } else {
+            read.holds_over_snapshot(wave)
+        };
+        if !holds {
             return Ok(Some(read.key()));
         }
     }
@@ -104,12 +155,16 @@ pub(crate) struct RecordingDb<'a, S: ?Sized> {
     beneficiary_read: bool,
     caller: Address,
     lane_dependency: Option<StateKey>,
+    /// Code this thread loaded, by hash. revm clones the code of every account it loads and
+    /// drops it after the transaction; the clones share one reference count, which threads
+    /// running the same contract would otherwise update in turns from every core. A code used
+    /// twice gets a copy of its own (same bytes, hence same hash and same execution).
+    codes: B256Map<(Bytecode, bool)>,
 }
 
-/// What a [`RecordingDb`] observed during one transaction.
+/// What a [`RecordingDb`] observed during one transaction besides its reads.
 #[derive(Debug, Default)]
 pub(crate) struct Observed {
-    pub(crate) reads: Vec<Read>,
     /// The transaction loaded the block beneficiary's account.
     pub(crate) beneficiary_read: bool,
     /// The first key whose value came from an earlier transaction of the lane: a slot it
@@ -128,6 +183,7 @@ impl<'a, S: StateView + ?Sized> RecordingDb<'a, S> {
             beneficiary_read: false,
             caller: Address::ZERO,
             lane_dependency: None,
+            codes: B256Map::default(),
         }
     }
 
@@ -152,10 +208,13 @@ impl<'a, S: StateView + ?Sized> RecordingDb<'a, S> {
         self.in_lane.then_some(&mut self.lane)
     }
 
-    /// Takes what was observed since the last call.
-    pub(crate) fn take(&mut self) -> Observed {
+    /// Ends the transaction: its reads are swapped into `reads` (which should be empty; its
+    /// memory is kept for the next transaction's reads), and the rest of what was observed
+    /// is returned.
+    pub(crate) fn finish_tx(&mut self, reads: &mut Vec<Read>) -> Observed {
+        std::mem::swap(&mut self.reads, reads);
+        self.reads.clear();
         Observed {
-            reads: std::mem::replace(&mut self.reads, Vec::with_capacity(8)),
             beneficiary_read: std::mem::take(&mut self.beneficiary_read),
             lane_dependency: self.lane_dependency.take(),
         }
@@ -183,7 +242,7 @@ impl<S: StateView + ?Sized> Database for RecordingDb<'_, S> {
             self.snapshot.account(address)?
         };
         self.reads.push(Read {
-            value: ReadValue::Account(address, info.clone()),
+            value: ReadValue::Account(address, AccountStamp::of(info.as_ref())),
             from_lane,
         });
         Ok(info)
@@ -193,12 +252,26 @@ impl<S: StateView + ?Sized> Database for RecordingDb<'_, S> {
         if code_hash == KECCAK_EMPTY || code_hash.is_zero() {
             return Ok(Bytecode::default());
         }
+        if let Some((code, own)) = self.codes.get_mut(&code_hash) {
+            if !*own {
+                // Used again on this thread: worth a copy of its own (see `codes`).
+                if let Ok(copy) =
+                    Bytecode::new_raw_checked(Bytes::copy_from_slice(code.original_byte_slice()))
+                {
+                    *code = copy;
+                }
+                *own = true;
+            }
+            return Ok(code.clone());
+        }
         let code = if self.in_lane {
             StateView::code(&self.lane, code_hash)?
         } else {
             self.snapshot.code(code_hash)?
-        };
-        code.ok_or_else(|| StateError(format!("code {code_hash} not found")))
+        }
+        .ok_or_else(|| StateError(format!("code {code_hash} not found")))?;
+        self.codes.insert(code_hash, (code.clone(), false));
+        Ok(code)
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, StateError> {

@@ -234,6 +234,54 @@ pub(crate) struct LanePlan {
     /// Transactions grouped by a hot target or key, in block order: they are expected to
     /// conflict with each other, so they are not worth running speculatively.
     pub(crate) hot: Vec<usize>,
+    /// Lane members left for the next wave by [`LanePlan::defer_distant`], in block order.
+    pub(crate) deferred: Vec<usize>,
+}
+
+impl LanePlan {
+    /// Cuts every lane at its first gap of more than `gap` block positions between two
+    /// consecutive members where the later one is at position `from` or beyond, leaving the
+    /// members from there on to the next wave, which executes on a state that holds the
+    /// earlier ones' writes. The committer ends a wave at its first deferred transaction, so
+    /// `from` (half-way through what is pending, say) keeps waves from getting short.
+    ///
+    /// A lane runs as one unit, so the result of a member far behind the lane's head waits
+    /// for the committer to come to it while everything in between is executed and
+    /// committed; thousands of such waiting results no longer fit in the caches, and
+    /// committing them costs more than executing them again after a wave boundary. (An ERC-20
+    /// block where every sender appears twice, 5,000 positions apart, is the example.) A lane
+    /// that keeps only its head becomes a single transaction.
+    pub(crate) fn defer_distant(&mut self, gap: usize, from: usize) {
+        if self.lanes.is_empty() {
+            return;
+        }
+        let mut lanes = Vec::with_capacity(self.lanes.len());
+        let mut lane_ends = Vec::with_capacity(self.lane_ends.len());
+        let mut new_singles = Vec::new();
+        let mut start = 0;
+        for &end in &self.lane_ends {
+            let lane = &self.lanes[start..end];
+            start = end;
+            let cut = (1..lane.len())
+                .find(|&i| lane[i] >= from && lane[i] - lane[i - 1] > gap)
+                .unwrap_or(lane.len());
+            match cut {
+                1 => new_singles.push(lane[0]),
+                _ => {
+                    lanes.extend_from_slice(&lane[..cut]);
+                    lane_ends.push(lanes.len());
+                }
+            }
+            self.deferred.extend_from_slice(&lane[cut..]);
+        }
+        self.lanes = lanes;
+        self.lane_ends = lane_ends;
+        if !new_singles.is_empty() {
+            self.singles.extend(new_singles);
+            self.singles.sort_unstable();
+        }
+        self.deferred.sort_unstable();
+    }
 }
 
 /// Groups `pending` (transaction indices in block order) into lanes.
@@ -380,6 +428,42 @@ mod tests {
 
     use super::*;
     use crate::workloads::{Signer, eip1559};
+
+    #[test]
+    fn distant_lane_members_are_deferred() {
+        // Lanes: [0, 1, 2] (close), [3, 500, 501] (cut after 3), [4, 5, 900] (cut before 900).
+        let mut plan = LanePlan {
+            lanes: vec![0, 1, 2, 3, 500, 501, 4, 5, 900],
+            lane_ends: vec![3, 6, 9],
+            singles: vec![6, 7, 1000],
+            hot: vec![8],
+            deferred: Vec::new(),
+        };
+        plan.defer_distant(256, 0);
+        assert_eq!(plan.lanes, vec![0, 1, 2, 4, 5]);
+        assert_eq!(plan.lane_ends, vec![3, 5]);
+        assert_eq!(plan.singles, vec![3, 6, 7, 1000]);
+        assert_eq!(plan.hot, vec![8]);
+        assert_eq!(plan.deferred, vec![500, 501, 900]);
+        // Nothing is cut when members are close enough.
+        let mut close = LanePlan {
+            lanes: vec![0, 200, 400],
+            lane_ends: vec![3],
+            ..Default::default()
+        };
+        close.defer_distant(256, 0);
+        assert_eq!(close.lanes, vec![0, 200, 400]);
+        assert!(close.deferred.is_empty());
+        // Nor before `from`: the first gap there is kept, the later one cut.
+        let mut early = LanePlan {
+            lanes: vec![0, 300, 700],
+            lane_ends: vec![3],
+            ..Default::default()
+        };
+        early.defer_distant(256, 500);
+        assert_eq!(early.lanes, vec![0, 300]);
+        assert_eq!(early.deferred, vec![700]);
+    }
 
     fn call(from: &Signer, nonce: u64, to: Address) -> Recovered<TxEnvelope> {
         from.sign(eip1559(

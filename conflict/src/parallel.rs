@@ -28,6 +28,11 @@
 //! execution would have read at that point, so the block's result equals sequential
 //! execution's; queued fees are paid exactly as revm pays them ([`crate::fees`]).
 //!
+//! A lane member far behind the previous member of its lane (more than
+//! [`ParallelExecutor::with_defer_gap`] positions, in the second half of what is pending) is
+//! left to the next wave rather than run with its lane, so that its finished result does not
+//! wait through thousands of commits; the committer ends the wave when it reaches one.
+//!
 //! When too many results of a wave conflict, the committer aborts it: threads stop starting
 //! units, results already computed are kept (and validated again later), and the next wave
 //! groups what is left with what the conflicts showed (the conflicting key, the contract
@@ -55,14 +60,14 @@ use serde::Serialize;
 
 use crate::{
     ExecError, Result,
-    access::{Observed, Read, RecordingDb, StateKey},
+    access::{Observed, Read, RecordingDb, StateKey, first_stale, first_stale_in_wave},
     evm::{build_evm, outcome, tx_env},
     executor::{
         BlockContext, BlockExecution, Executor, IncludedTx, SkipReason, SkippedTx, TxOutcome,
     },
     fees::transact_deferred,
     hints::{BlockHints, HotKeys, LanePlan, TargetObservation, plan_lanes},
-    state::{AccountChange, Overlay, OverlayChanges, StateError, StateView},
+    state::{Overlay, OverlayChanges, StateError, StateView, WriteSet},
 };
 
 /// Committed state of the block so far: the block's writes over the node's view.
@@ -112,6 +117,11 @@ impl<D> Parked<D> {
 pub const DEFAULT_MAX_ROUNDS: usize = 6;
 /// Transactions without lane-mates are handed to threads in batches of this many.
 const BATCH: usize = 16;
+/// Default for [`ParallelExecutor::with_defer_gap`].
+pub const DEFAULT_DEFER_GAP: usize = 256;
+/// Committed results a thread keeps for reuse: as many as it may have waiting to be committed
+/// in a busy wave, so that it does not free them only to allocate them again.
+const MAX_SPARE: usize = 64 * BATCH;
 /// A wave is aborted once this many of its results conflicted...
 const ABORT_MIN_CONFLICTS: usize = 3;
 /// ...and they are at least this share (one in N) of the results validated.
@@ -168,6 +178,9 @@ pub struct ExecStats {
     pub conflicts: usize,
     /// Whether the rest of the block ran sequentially after the last allowed wave.
     pub sequential_fallback: bool,
+    /// Lane members left to a later wave because they were far behind the previous member of
+    /// their lane, all waves together.
+    pub deferred: usize,
     /// Per wave.
     pub per_wave: Vec<WaveStats>,
 }
@@ -178,8 +191,30 @@ pub struct ParallelExecutor {
     pool: rayon::ThreadPool,
     threads: usize,
     max_rounds: usize,
+    defer_gap: usize,
     hot: Mutex<HotKeys>,
     last_stats: Mutex<Option<ExecStats>>,
+    /// The last block's memory, for the next (see [`BlockMemory`]).
+    memory: Mutex<BlockMemory>,
+}
+
+/// Large buffers a block needs (overlays with room for every account it changes, a slot per
+/// transaction), kept from block to block. Allocated afresh each time, they would go back to
+/// the operating system when freed and be faulted in again, zeroed, at the next block, which
+/// costs more than filling them. Bounded by the largest block seen.
+#[derive(Default)]
+struct BlockMemory {
+    overlays: Vec<OverlayChanges>,
+    slots: Vec<Slot>,
+}
+
+impl std::fmt::Debug for BlockMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockMemory")
+            .field("overlays", &self.overlays.len())
+            .field("slots", &self.slots.len())
+            .finish()
+    }
 }
 
 impl ParallelExecutor {
@@ -201,8 +236,10 @@ impl ParallelExecutor {
             pool,
             threads,
             max_rounds: DEFAULT_MAX_ROUNDS,
+            defer_gap: DEFAULT_DEFER_GAP,
             hot: Mutex::new(HotKeys::default()),
             last_stats: Mutex::new(None),
+            memory: Mutex::new(BlockMemory::default()),
         }
     }
 
@@ -210,6 +247,15 @@ impl ParallelExecutor {
     /// every block sequentially, through the same commit path).
     pub fn with_max_rounds(mut self, max_rounds: usize) -> Self {
         self.max_rounds = max_rounds;
+        self
+    }
+
+    /// Sets how far (in block positions) a lane member may follow the previous member of its
+    /// lane and still run with it in one wave; members further behind, in the second half of
+    /// what is left of the block, wait for the next wave (except in the last wave before the
+    /// sequential fallback). `usize::MAX` never defers.
+    pub fn with_defer_gap(mut self, gap: usize) -> Self {
+        self.defer_gap = gap;
         self
     }
 
@@ -242,7 +288,11 @@ impl ParallelExecutor {
     ) -> Result<(BlockExecution, ExecStats)> {
         let table = self.hot.lock().clone();
         let mut run = BlockRun::new(self, block, txs, BlockHints::new(&table));
-        let exec = run.execute(state)?;
+        let exec = run.execute(state);
+        let mut memory = std::mem::take(&mut run.memory);
+        memory.overlays.truncate(2);
+        *self.memory.lock() = memory;
+        let exec = exec?;
         let observed = run.observations();
         let stats = std::mem::take(&mut run.progress.stats);
         if !observed.is_empty() || !table.entries().is_empty() {
@@ -316,19 +366,30 @@ enum Spec {
     /// Carries the contended key its target is expected to write, to keep the hot-key table
     /// informed.
     Hot(Option<StateKey>),
+    /// Left for the next wave (see [`LanePlan::defer_distant`](crate::hints::LanePlan)):
+    /// the committer ends the wave here.
+    Deferred,
 }
 
+/// An executed speculative result. Its buffers are reused: once committed it goes back to the
+/// thread that produced it (see [`Wave::trash`]), which fills it with a later result.
+#[derive(Default)]
 struct SpecDone {
     /// Outcome with `cumulative_gas_used` still to be set; taken by the committer.
     outcome: Option<TxOutcome>,
     /// State changes without the beneficiary's fee, reduced on the producing thread.
-    changes: Vec<(Address, AccountChange)>,
+    writes: WriteSet,
     fee: U256,
     reads: Vec<Read>,
     lane_dependency: Option<StateKey>,
-    /// Index of the thread that produced it, which also frees it (see [`Wave::trash`]).
+    /// Index of the thread that produced it, which also reuses it.
     producer: usize,
 }
+
+/// A thread's committed results, back for reuse. The boxes are the thread's own allocations,
+/// handed back and forth, so they stay boxed.
+#[allow(clippy::vec_box)]
+type Spare = Vec<Box<SpecDone>>;
 
 /// What the block has finalized so far; handed to each wave's committer and back.
 #[derive(Default)]
@@ -354,6 +415,8 @@ struct BlockRun<'e, 'b> {
     progress: Progress,
     /// Speculative results by transaction, kept across waves until consumed.
     slots: Vec<Slot>,
+    /// Memory for overlays, given back to the executor at the end.
+    memory: BlockMemory,
 }
 
 impl<'e, 'b> BlockRun<'e, 'b> {
@@ -371,7 +434,15 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             },
             ..Default::default()
         };
-        let slots = (0..txs.len()).map(|_| Slot::default()).collect();
+        let mut memory = std::mem::take(&mut *executor.memory.lock());
+        let mut slots = std::mem::take(&mut memory.slots);
+        slots.truncate(txs.len());
+        for slot in &mut slots {
+            // A block that failed can leave results behind.
+            *slot.ready.get_mut() = false;
+            *slot.spec.get_mut() = None;
+        }
+        slots.resize_with(txs.len(), Slot::default);
         Self {
             executor,
             block,
@@ -379,6 +450,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             hints,
             progress,
             slots,
+            memory,
         }
     }
 
@@ -392,16 +464,29 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             let units = if sequential {
                 Vec::new()
             } else {
-                let plan = plan_lanes(self.txs, &pending, &self.hints);
+                let mut plan = plan_lanes(self.txs, &pending, &self.hints);
                 // Hot lanes are executed by the committer, exactly, when it reaches them.
                 for &index in &plan.hot {
                     self.slots[index].put(Spec::Hot(self.hints.hot_key(self.txs[index].to())));
+                }
+                // Only lane members in the second half of what is pending wait, so that each
+                // wave covers at least half of it; the last speculative wave keeps its lanes
+                // whole.
+                if round < self.executor.max_rounds
+                    && let Some(&from) = pending.get(pending.len() / 2)
+                {
+                    plan.defer_distant(self.executor.defer_gap, from);
+                    for &index in &plan.deferred {
+                        self.slots[index].put(Spec::Deferred);
+                    }
+                    self.progress.stats.deferred += plan.deferred.len();
                 }
                 make_units(plan)
             };
             let conflicts_before = self.progress.conflicts.len();
             let changes = self.run_wave(&committed, units, pending.len(), sequential)?;
-            committed.merge(changes);
+            let memory = committed.merge(changes);
+            self.memory.overlays.push(memory);
             self.progress.stats.sequential_fallback |= sequential;
             self.learn(conflicts_before);
         }
@@ -411,7 +496,9 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             &mut self.progress.fees,
         )?;
         let progress = &mut self.progress;
-        let diff = committed.into_diff_in(&self.executor.pool);
+        let (diff, memory) = committed.into_diff_in(&self.executor.pool);
+        self.memory.overlays.push(memory);
+        self.memory.slots = std::mem::take(&mut self.slots);
         Ok(BlockExecution {
             included: std::mem::take(&mut progress.included),
             skipped: std::mem::take(&mut progress.skipped),
@@ -428,14 +515,14 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             // No thread runs between waves: the slots are only this thread's to touch.
             let mut slot = self.slots[index].spec.lock();
             let stale = match slot.as_ref() {
-                None | Some(Spec::Hot(_)) => {
+                None | Some(Spec::Hot(_) | Spec::Deferred) => {
                     *slot = None;
                     pending.push(index);
                     continue;
                 }
                 Some(Spec::Exact) => None,
-                Some(Spec::Done(done)) => crate::access::first_stale(&done.reads, committed)?,
-                Some(Spec::Invalid { reads, .. }) => crate::access::first_stale(reads, committed)?,
+                Some(Spec::Done(done)) => first_stale(&done.reads, committed)?,
+                Some(Spec::Invalid { reads, .. }) => first_stale(reads, committed)?,
             };
             if let Some(key) = stale {
                 *slot = None;
@@ -473,7 +560,11 @@ impl<'e, 'b> BlockRun<'e, 'b> {
         };
         let committer = Committer {
             // Room for the sender and one more account per transaction, saving rehashes.
-            state: Some(Overlay::with_capacity(committed, 2 * planned)),
+            state: Some(Overlay::with_memory(
+                committed,
+                self.memory.overlays.pop().unwrap_or_default(),
+                2 * planned,
+            )),
             progress: std::mem::take(&mut self.progress),
             sequential,
             wave: stats,
@@ -681,17 +772,20 @@ enum Step {
 
 impl<'w, 'b> Wave<'w, 'b> {
     /// Each thread's loop (the caller's is `me == 0`): commit what is ready if the committer
-    /// role is free, otherwise run the next unit.
+    /// role is free, otherwise run the next unit. Pool threads leave once no unit is left; the
+    /// caller's thread stays until the committer has finished the wave.
     fn work(&self, me: usize) {
         let mut evm: Option<SpecEvm<'w, 'b>> = None;
         let mut commit_evm: Option<CommitEvm<'w, 'b>> = None;
         let mut backoff = Backoff::default();
+        // Committed results of this thread, back for reuse.
+        let mut spare = Spare::new();
         loop {
             if self.over.load(Ordering::SeqCst) {
                 break;
             }
             if let Some(mut committer) = self.committer.try_lock()
-                && committer.advance(self, &mut commit_evm, me) == Step::Over
+                && committer.advance(self, &mut commit_evm) == Step::Over
             {
                 self.abort.store(true, Ordering::SeqCst);
                 self.over.store(true, Ordering::SeqCst);
@@ -705,14 +799,19 @@ impl<'w, 'b> Wave<'w, 'b> {
                             RecordingDb::new(self.snapshot, self.block.beneficiary),
                         )
                     });
-                    self.run_unit(evm, unit, me);
+                    self.run_unit(evm, unit, me, &mut spare);
                     self.active.fetch_sub(1, Ordering::SeqCst);
                     backoff.reset();
                 }
+                // Every unit is taken (or the wave aborted): a pool thread has nothing left
+                // that the caller's thread cannot do, and waiting here would only take the
+                // core from it on a busy machine.
+                None if me != 0 => break,
                 None => backoff.snooze(),
             }
-            // Free what the committer consumed of this thread's results.
-            drop(std::mem::take(&mut *self.trash[me].lock()));
+            // Take back what the committer consumed of this thread's results.
+            spare.append(&mut self.trash[me].lock());
+            spare.truncate(MAX_SPARE);
         }
         drop(std::mem::take(&mut *self.trash[me].lock()));
     }
@@ -721,7 +820,7 @@ impl<'w, 'b> Wave<'w, 'b> {
     fn commit_alone(&self) {
         let mut committer = self.committer.lock();
         let mut evm = None;
-        while committer.advance(self, &mut evm, usize::MAX) != Step::Over {}
+        while committer.advance(self, &mut evm) != Step::Over {}
     }
 
     fn claim(&self) -> Option<&Unit> {
@@ -743,27 +842,27 @@ impl<'w, 'b> Wave<'w, 'b> {
         Some(&self.units[index])
     }
 
-    fn run_unit(&self, evm: &mut SpecEvm<'w, 'b>, unit: &Unit, me: usize) {
+    fn run_unit(&self, evm: &mut SpecEvm<'w, 'b>, unit: &Unit, me: usize, spare: &mut Spare) {
         if unit.lane_ends.is_empty() {
-            self.run_txs(evm, &unit.txs, me);
+            self.run_txs(evm, &unit.txs, me, spare);
             return;
         }
         let mut start = 0;
         for &end in &unit.lane_ends {
             evm.ctx.journaled_state.database.start_lane();
-            self.run_txs(evm, &unit.txs[start..end], me);
+            self.run_txs(evm, &unit.txs[start..end], me, spare);
             evm.ctx.journaled_state.database.end_lane();
             start = end;
         }
     }
 
-    fn run_txs(&self, evm: &mut SpecEvm<'w, 'b>, txs: &[usize], me: usize) {
+    fn run_txs(&self, evm: &mut SpecEvm<'w, 'b>, txs: &[usize], me: usize, spare: &mut Spare) {
         let mut executed = 0;
         for &index in txs {
             if self.abort.load(Ordering::Relaxed) {
                 break;
             }
-            let spec = speculate(evm, &self.txs[index], me);
+            let spec = speculate(evm, &self.txs[index], me, spare);
             executed += 1;
             self.slots[index].put(spec);
         }
@@ -779,50 +878,52 @@ impl<'w, 'b> Wave<'w, 'b> {
     }
 }
 
-/// Runs one transaction speculatively.
-fn speculate(evm: &mut SpecEvm<'_, '_>, tx: &Recovered<TxEnvelope>, producer: usize) -> Spec {
+/// Runs one transaction speculatively, filling a result from `spare` if there is one.
+fn speculate(
+    evm: &mut SpecEvm<'_, '_>,
+    tx: &Recovered<TxEnvelope>,
+    producer: usize,
+    spare: &mut Spare,
+) -> Spec {
     evm.ctx.journaled_state.database.begin_tx(tx.signer());
     let result = transact_deferred(evm, tx_env(tx));
+    let mut done = spare.pop().unwrap_or_default();
     let db = &mut evm.ctx.journaled_state.database;
     let Observed {
-        reads,
         beneficiary_read,
         lane_dependency,
-    } = db.take();
+    } = db.finish_tx(&mut done.reads);
     match result {
         Ok((out, fee)) => {
             // Reduce revm's state to the changes here, on the thread that allocated it.
-            let changes: Vec<(Address, AccountChange)> = out
-                .state
-                .iter()
-                .filter_map(|(address, account)| {
-                    AccountChange::of(account).map(|change| (*address, change))
-                })
-                .collect();
-            if let Some(lane) = db.lane_mut() {
-                for (address, change) in &changes {
-                    if lane.apply_change(*address, change, false).is_err() {
-                        return Spec::Exact;
-                    }
-                }
+            done.writes.clear();
+            for (address, account) in &out.state {
+                done.writes.push(*address, account);
             }
-            if beneficiary_read {
+            if let Some(lane) = db.lane_mut()
+                && lane.apply_writes(&done.writes, false).is_err()
+            {
+                spare.push(done);
                 return Spec::Exact;
             }
-            Spec::Done(Box::new(SpecDone {
-                outcome: Some(outcome(out.result, 0)),
-                changes,
-                fee,
-                reads,
-                lane_dependency,
-                producer,
-            }))
+            if beneficiary_read {
+                spare.push(done);
+                return Spec::Exact;
+            }
+            done.outcome = Some(outcome(out.result, 0));
+            done.fee = fee;
+            done.lane_dependency = lane_dependency;
+            done.producer = producer;
+            Spec::Done(done)
         }
         Err(EVMError::Transaction(invalid)) if !beneficiary_read => Spec::Invalid {
             reason: invalid.to_string(),
-            reads,
+            reads: std::mem::take(&mut done.reads),
         },
-        Err(_) => Spec::Exact,
+        Err(_) => {
+            spare.push(done);
+            Spec::Exact
+        }
     }
 }
 
@@ -852,16 +953,11 @@ impl<'w, 'b> Committer<'w, 'b> {
 
     /// Finalizes transactions in block order as far as results allow. `evm` is the calling
     /// thread's EVM for exact execution, built on first use.
-    fn advance(
-        &mut self,
-        wave: &Wave<'w, 'b>,
-        evm: &mut Option<CommitEvm<'w, 'b>>,
-        me: usize,
-    ) -> Step {
+    fn advance(&mut self, wave: &Wave<'w, 'b>, evm: &mut Option<CommitEvm<'w, 'b>>) -> Step {
         if self.error.is_some() {
             return Step::Over;
         }
-        let step = match self.try_advance(wave, evm, me) {
+        let step = match self.try_advance(wave, evm) {
             Ok(step) => step,
             Err(error) => {
                 self.error = Some(error);
@@ -884,7 +980,6 @@ impl<'w, 'b> Committer<'w, 'b> {
         &mut self,
         wave: &Wave<'w, 'b>,
         evm: &mut Option<CommitEvm<'w, 'b>>,
-        me: usize,
     ) -> Result<Step> {
         while self.progress.next < wave.txs.len() {
             let index = self.progress.next;
@@ -920,6 +1015,7 @@ impl<'w, 'b> Committer<'w, 'b> {
                     self.wave.hot += 1;
                     self.execute_exact(wave, evm, index, key)?;
                 }
+                Some(Spec::Deferred) => return Ok(Step::Over),
                 Some(Spec::Invalid { reason, reads }) => match self.stale_key(&reads)? {
                     None => self.finalize_skip(index, SkipReason::Invalid(reason)),
                     Some(key) => {
@@ -931,7 +1027,7 @@ impl<'w, 'b> Committer<'w, 'b> {
                 Some(Spec::Done(done)) => match self.stale_key(&done.reads)? {
                     None => {
                         let done = self.commit(index, done)?;
-                        if done.producer != me && done.producer < self.trash.len() {
+                        if done.producer < self.trash.len() {
                             self.trash[done.producer].push(done);
                         }
                     }
@@ -947,19 +1043,10 @@ impl<'w, 'b> Committer<'w, 'b> {
     }
 
     /// The first read of a result that the committed state no longer agrees with. A read the
-    /// snapshot served can only be invalidated by accounts this wave wrote; a read a lane
+    /// snapshot served can only be invalidated by this wave's changes; a read a lane
     /// predecessor served must match what that predecessor committed.
     fn stale_key(&self, reads: &[Read]) -> Result<Option<StateKey>, StateError> {
-        let state = self.state();
-        for read in reads {
-            if !read.from_lane && !state.has_account(read.address()) {
-                continue;
-            }
-            if !read.holds(state)? {
-                return Ok(Some(read.key()));
-            }
-        }
-        Ok(None)
+        first_stale_in_wave(reads, self.state())
     }
 
     /// Handles a result that failed validation: either aborts the wave (returning the step)
@@ -1002,10 +1089,7 @@ impl<'w, 'b> Committer<'w, 'b> {
 
     /// Commits a result and returns what is left of it, to be freed.
     fn commit(&mut self, index: usize, mut done: Box<SpecDone>) -> Result<Box<SpecDone>> {
-        let state = self.state_mut();
-        for (address, change) in &done.changes {
-            state.apply_change(*address, change, true)?;
-        }
+        self.state_mut().apply_writes(&done.writes, true)?;
         self.progress.fees.push(done.fee);
         if let Some(key) = done.lane_dependency {
             self.progress.dependencies.push((index, key));

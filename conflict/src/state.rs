@@ -65,25 +65,36 @@ pub(crate) struct OverlayAccount {
     storage: FastMap<U256, U256>,
 }
 
-/// One account's change from one transaction, reduced to what [`Overlay::apply_change`] needs:
-/// the same effect as [`Overlay::apply_account`] on the revm account it came from, without
-/// revm's bookkeeping, so that it is cheap to hand from thread to thread.
+/// A transaction's write set: its account changes reduced from revm's state, the same effect
+/// as [`Overlay::apply_account`] on the revm accounts they came from, without revm's
+/// bookkeeping, so that it is cheap to hand from thread to thread. Every slot of every account
+/// lives in one vector and the buffers are kept by [`WriteSet::clear`], so a set reused for
+/// transaction after transaction stops allocating.
+#[derive(Debug, Default)]
+pub(crate) struct WriteSet {
+    accounts: Vec<(Address, AccountChange)>,
+    storage: Vec<(U256, U256)>,
+}
+
+/// One account's change from one transaction (see [`WriteSet`]).
 #[derive(Debug, Clone)]
-pub(crate) enum AccountChange {
+enum AccountChange {
     /// Self-destructed, or touched while empty (EIP-161): the account and its storage go.
     Destroyed,
-    /// New info (without code); `created` wipes the storage it had.
+    /// New info (without code); `created` wipes the storage it had; its changed slots are
+    /// `storage[start..end]` of the write set.
     Updated {
         info: AccountInfo,
         created: bool,
         code: CodeChange,
-        storage: Vec<(U256, U256)>,
+        start: u32,
+        end: u32,
     },
 }
 
 /// What an updated account says about its code.
 #[derive(Debug, Clone)]
-pub(crate) enum CodeChange {
+enum CodeChange {
     /// Its code was not loaded.
     NotLoaded,
     /// Its code was loaded from state: known by its hash.
@@ -92,14 +103,21 @@ pub(crate) enum CodeChange {
     Deployed(Bytecode),
 }
 
-impl AccountChange {
-    /// The change `account` makes, or `None` if it was not touched.
-    pub(crate) fn of(account: &Account) -> Option<Self> {
+impl WriteSet {
+    /// Empties the set, keeping its memory.
+    pub(crate) fn clear(&mut self) {
+        self.accounts.clear();
+        self.storage.clear();
+    }
+
+    /// Adds the change `account` makes, if it was touched.
+    pub(crate) fn push(&mut self, address: Address, account: &Account) {
         if !account.is_touched() {
-            return None;
+            return;
         }
         if account.is_selfdestructed() || account.is_empty() {
-            return Some(Self::Destroyed);
+            self.accounts.push((address, AccountChange::Destroyed));
+            return;
         }
         let created = account.is_created();
         let code = match &account.info.code {
@@ -107,22 +125,42 @@ impl AccountChange {
             Some(code) if created => CodeChange::Deployed(code.clone()),
             Some(_) => CodeChange::Loaded,
         };
-        let storage = account
-            .storage
-            .iter()
-            .filter(|(_, value)| value.is_changed())
-            .map(|(slot, value)| (*slot, value.present_value))
-            .collect();
-        Some(Self::Updated {
-            info: account.info.copy_without_code(),
-            created,
-            code,
-            storage,
-        })
+        let index = |len: usize| u32::try_from(len).expect("fewer than 2^32 changed slots");
+        let start = index(self.storage.len());
+        self.storage.extend(
+            account
+                .storage
+                .iter()
+                .filter(|(_, value)| value.is_changed())
+                .map(|(slot, value)| (*slot, value.present_value)),
+        );
+        let end = index(self.storage.len());
+        self.accounts.push((
+            address,
+            AccountChange::Updated {
+                info: account.info.copy_without_code(),
+                created,
+                code,
+                start,
+                end,
+            },
+        ));
     }
 }
 
 impl OverlayAccount {
+    fn to_diff(&self) -> AccountDiff {
+        AccountDiff {
+            info: self.info.clone(),
+            storage_wiped: self.storage_wiped,
+            storage: self
+                .storage
+                .iter()
+                .map(|(slot, value)| (*slot, *value))
+                .collect(),
+        }
+    }
+
     fn into_diff(self) -> AccountDiff {
         AccountDiff {
             info: self.info,
@@ -150,17 +188,20 @@ struct Accounts {
 }
 
 impl Accounts {
+    #[inline]
     fn get(&self, address: &Address) -> Option<&OverlayAccount> {
         self.index
             .get(address)
             .map(|at| &self.entries[*at as usize].1)
     }
 
+    #[inline]
     fn contains(&self, address: &Address) -> bool {
         self.index.contains_key(address)
     }
 
     /// The entry of `address`, created empty if missing.
+    #[inline]
     fn entry(&mut self, address: Address) -> &mut OverlayAccount {
         let len = self.entries.len();
         let at = *self
@@ -200,11 +241,20 @@ impl Accounts {
 }
 
 /// The changes an [`Overlay`] holds, detached from the view it stacks on, so that they can be
-/// folded into another overlay with [`Overlay::merge`].
+/// folded into another overlay with [`Overlay::merge`]. Emptied, it is memory to build the next
+/// overlay in ([`Overlay::with_memory`]).
 #[derive(Debug, Default)]
 pub(crate) struct OverlayChanges {
     accounts: Accounts,
     codes: B256Map<Bytecode>,
+}
+
+impl OverlayChanges {
+    /// Forgets every change, keeping the memory.
+    pub(crate) fn clear(&mut self) {
+        self.accounts.clear();
+        self.codes.clear();
+    }
 }
 
 /// Pending changes stacked on a [`StateView`]: what a block has written so far. It is a revm
@@ -275,54 +325,79 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
         }
     }
 
-    /// Folds in a change computed by [`AccountChange::of`]; the same as
-    /// [`Overlay::apply_account`] on the account it was computed from. With `record_loaded_code`
-    /// false, code that was merely loaded is not copied in: enough for an overlay that only
-    /// serves reads (its base has that code) and is never turned into a diff.
-    pub(crate) fn apply_change(
+    /// Folds in a write set; the same as [`Overlay::apply_account`] on the accounts it was
+    /// computed from. With `record_loaded_code` false, code that was merely loaded is not
+    /// copied in: enough for an overlay that only serves reads (its base has that code) and is
+    /// never turned into a diff.
+    pub(crate) fn apply_writes(
         &mut self,
-        address: Address,
-        change: &AccountChange,
+        writes: &WriteSet,
         record_loaded_code: bool,
     ) -> Result<(), StateError> {
-        let (info, created, code, storage) = match change {
-            AccountChange::Destroyed => {
-                let entry = self.accounts.entry(address);
-                entry.info = None;
+        for (address, change) in &writes.accounts {
+            let (info, created, code, storage) = match change {
+                AccountChange::Destroyed => {
+                    let entry = self.accounts.entry(*address);
+                    entry.info = None;
+                    entry.storage.clear();
+                    entry.storage_wiped = true;
+                    continue;
+                }
+                AccountChange::Updated {
+                    info,
+                    created,
+                    code,
+                    start,
+                    end,
+                } => (
+                    info,
+                    created,
+                    code,
+                    &writes.storage[*start as usize..*end as usize],
+                ),
+            };
+            if info.code_hash != KECCAK_EMPTY && !self.codes.contains_key(&info.code_hash) {
+                let code = match code {
+                    CodeChange::NotLoaded => None,
+                    CodeChange::Deployed(code) => Some(code.clone()),
+                    // revm loads code from the database by hash, so the state holds it.
+                    CodeChange::Loaded if record_loaded_code => {
+                        Some(StateView::code(self, info.code_hash)?.ok_or_else(|| {
+                            StateError(format!("code {} not found", info.code_hash))
+                        })?)
+                    }
+                    CodeChange::Loaded => None,
+                };
+                if let Some(code) = code {
+                    self.codes.insert(info.code_hash, code);
+                }
+            }
+            let entry = self.accounts.entry(*address);
+            if *created {
                 entry.storage.clear();
                 entry.storage_wiped = true;
-                return Ok(());
             }
-            AccountChange::Updated {
-                info,
-                created,
-                code,
-                storage,
-            } => (info, created, code, storage),
-        };
-        if info.code_hash != KECCAK_EMPTY && !self.codes.contains_key(&info.code_hash) {
-            let code = match code {
-                CodeChange::NotLoaded => None,
-                CodeChange::Deployed(code) => Some(code.clone()),
-                // revm loads code from the database by hash, so the state holds it.
-                CodeChange::Loaded if record_loaded_code => Some(
-                    StateView::code(self, info.code_hash)?
-                        .ok_or_else(|| StateError(format!("code {} not found", info.code_hash)))?,
-                ),
-                CodeChange::Loaded => None,
-            };
-            if let Some(code) = code {
-                self.codes.insert(info.code_hash, code);
-            }
+            entry.info = Some(info.copy_without_code());
+            entry.storage.extend(storage.iter().copied());
         }
-        let entry = self.accounts.entry(address);
-        if *created {
-            entry.storage.clear();
-            entry.storage_wiped = true;
-        }
-        entry.info = Some(info.copy_without_code());
-        entry.storage.extend(storage.iter().copied());
         Ok(())
+    }
+
+    /// The account info of `address` if this overlay itself determines it (the account
+    /// changed: `Some(None)` when it no longer exists), or `None` when it comes from the base.
+    pub(crate) fn own_account(&self, address: &Address) -> Option<Option<&AccountInfo>> {
+        self.accounts.get(address).map(|acc| acc.info.as_ref())
+    }
+
+    /// The value of `slot` of `address` if this overlay itself determines it (written, or
+    /// wiped with its account), or `None` when it comes from the base.
+    pub(crate) fn own_storage(&self, address: &Address, slot: &U256) -> Option<U256> {
+        let acc = self.accounts.get(address)?;
+        match acc.storage.get(slot) {
+            Some(value) => Some(*value),
+            None if acc.storage_wiped || acc.info.is_none() => Some(U256::ZERO),
+            None => None,
+        }
     }
 
     /// Pays `fee` to the block beneficiary exactly as revm's post-execution step does at the end
@@ -376,11 +451,12 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
     /// same transactions to this overlay directly: every account entry of `upper` holds its
     /// authoritative info, a wipe there clears what this overlay holds, and code already known
     /// here keeps its first version.
-    pub(crate) fn merge(&mut self, upper: OverlayChanges) {
+    /// Returns `upper`'s memory, emptied, for reuse.
+    pub(crate) fn merge(&mut self, mut upper: OverlayChanges) -> OverlayChanges {
         if self.accounts.is_empty() {
-            self.accounts = upper.accounts;
+            std::mem::swap(&mut self.accounts, &mut upper.accounts);
         } else {
-            for (address, acc) in upper.accounts.entries {
+            for (address, acc) in upper.accounts.entries.drain(..) {
                 let entry = self.accounts.entry(address);
                 if acc.storage_wiped {
                     entry.storage.clear();
@@ -390,9 +466,11 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
                 entry.storage.extend(acc.storage);
             }
         }
-        for (hash, code) in upper.codes {
+        for (hash, code) in upper.codes.drain() {
             self.codes.entry(hash).or_insert(code);
         }
+        upper.clear();
+        upper
     }
 
     /// Adds `amount` wei to `address` (used for lazily applied fee credits).
@@ -436,20 +514,22 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
 }
 
 impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
-    /// [`Overlay::into_diff`], converting entries on `pool` while this thread sorts.
-    pub(crate) fn into_diff_in(self, pool: &rayon::ThreadPool) -> StateDiff {
-        let Accounts { index, entries } = self.accounts;
+    /// [`Overlay::into_diff`], converting entries on `pool` while this thread sorts. (One
+    /// hand-over only: on a busy machine every wait for a pool thread to be scheduled can cost
+    /// more than the work it takes off this one.)
+    ///
+    /// Also returns the overlay's memory, emptied, for reuse.
+    pub(crate) fn into_diff_in(self, pool: &rayon::ThreadPool) -> (StateDiff, OverlayChanges) {
+        let Accounts {
+            mut index,
+            mut entries,
+        } = self.accounts;
         let mut diffs: Vec<AccountDiff> = Vec::new();
         let mut order: Vec<(Address, u32)> = Vec::new();
         pool.in_place_scope(|scope| {
-            let diffs = &mut diffs;
-            scope.spawn(move |_| {
-                *diffs = entries
-                    .into_iter()
-                    .map(|(_, acc)| acc.into_diff())
-                    .collect()
-            });
-            order = index.into_iter().collect();
+            let (diffs, entries) = (&mut diffs, &entries);
+            scope.spawn(move |_| *diffs = entries.iter().map(|(_, acc)| acc.to_diff()).collect());
+            order = index.iter().map(|(address, at)| (*address, *at)).collect();
             sort_by_address(&mut order);
         });
         // Sorted input: `BTreeMap` checks that in one pass and builds in linear time.
@@ -457,17 +537,34 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
             .into_iter()
             .map(|(address, at)| (address, std::mem::take(&mut diffs[at as usize])))
             .collect();
-        StateDiff {
+        let mut codes = self.codes;
+        let diff = StateDiff {
             accounts,
-            codes: self.codes.into_iter().collect(),
-        }
+            codes: codes.drain().collect(),
+        };
+        index.clear();
+        entries.clear();
+        let memory = OverlayChanges {
+            accounts: Accounts { index, entries },
+            codes,
+        };
+        (diff, memory)
     }
 
-    /// An empty overlay on `base` with room for `accounts` changed accounts.
-    pub(crate) fn with_capacity(base: &'a S, accounts: usize) -> Self {
-        let mut overlay = Self::new(base);
-        overlay.accounts.reserve(accounts);
-        overlay
+    /// An empty overlay on `base` built in `memory` (emptied changes of an earlier overlay),
+    /// with room for `accounts` changed accounts.
+    pub(crate) fn with_memory(base: &'a S, memory: OverlayChanges, accounts: usize) -> Self {
+        let OverlayChanges {
+            accounts: mut changed,
+            codes,
+        } = memory;
+        changed.clear();
+        changed.reserve(accounts);
+        Self {
+            base,
+            accounts: changed,
+            codes,
+        }
     }
 }
 
@@ -719,24 +816,31 @@ mod tests {
     }
 
     #[test]
-    fn apply_change_equals_apply_account() {
+    fn apply_writes_equals_apply_account() {
         let base = base();
         let accounts = accounts();
         // Every prefix of the sequence, so that changes stack on earlier ones.
         for n in 0..=accounts.len() {
             let mut direct = Overlay::new(&base);
-            let mut reduced = Overlay::new(&base);
+            let mut one_by_one = Overlay::new(&base);
+            let mut writes = WriteSet::default();
             for (address, account) in &accounts[..n] {
                 direct.apply_account(*address, account);
-                if let Some(change) = AccountChange::of(account) {
-                    reduced.apply_change(*address, &change, true).unwrap();
-                }
+                // One reused write set per account, as executors use them.
+                writes.clear();
+                writes.push(*address, account);
+                one_by_one.apply_writes(&writes, true).unwrap();
             }
-            assert_eq!(
-                direct.into_diff(),
-                reduced.into_diff(),
-                "after {n} accounts"
-            );
+            // All of them as one write set: slots of several accounts in one vector.
+            let mut at_once = Overlay::new(&base);
+            writes.clear();
+            for (address, account) in &accounts[..n] {
+                writes.push(*address, account);
+            }
+            at_once.apply_writes(&writes, true).unwrap();
+            let expected = direct.into_diff();
+            assert_eq!(expected, one_by_one.into_diff(), "after {n} accounts");
+            assert_eq!(expected, at_once.into_diff(), "{n} accounts in one set");
         }
     }
 
@@ -761,7 +865,8 @@ mod tests {
                 }
                 upper.into_changes()
             };
-            lower.merge(changes);
+            let memory = lower.merge(changes);
+            assert!(memory.accounts.is_empty() && memory.codes.is_empty());
             assert_eq!(direct.into_diff(), lower.into_diff(), "split at {split}");
         }
     }
@@ -786,6 +891,37 @@ mod tests {
             }
             overlay
         };
-        assert_eq!(build().into_diff(), build().into_diff_in(&pool));
+        assert_eq!(build().into_diff(), build().into_diff_in(&pool).0);
+        // Few and many accounts, with addresses in no order, some with storage.
+        for n in [0u64, 1, 2, 3, 1_000] {
+            let build = || {
+                let mut overlay = Overlay::new(&base);
+                for i in 0..n {
+                    let address = Address::from_word(keccak256(i.to_be_bytes()));
+                    let mut account = Account::from(AccountInfo::from_balance(U256::from(i + 1)));
+                    account.mark_touch();
+                    account.storage.insert(
+                        U256::from(i % 3),
+                        EvmStorageSlot::new_changed(U256::ZERO, U256::from(i), Default::default()),
+                    );
+                    overlay.apply_account(address, &account);
+                }
+                overlay
+            };
+            // Also built in the memory the previous overlay handed back.
+            let (diff, memory) = build().into_diff_in(&pool);
+            assert_eq!(build().into_diff(), diff, "{n} accounts");
+            let mut reused = Overlay::with_memory(&base, memory, 10);
+            reused
+                .pay_beneficiary(Address::ZERO, U256::from(1))
+                .unwrap();
+            let mut fresh = Overlay::new(&base);
+            fresh.pay_beneficiary(Address::ZERO, U256::from(1)).unwrap();
+            assert_eq!(
+                fresh.into_diff(),
+                reused.into_diff(),
+                "reused after {n} accounts"
+            );
+        }
     }
 }

@@ -74,10 +74,20 @@ fn block_gas() -> impl Strategy<Value = u64> {
     prop_oneof![3 => Just(30_000_000u64), 1 => 100_000u64..3_000_000]
 }
 
-/// Executor settings: threads, and the wave bound (0: everything through the sequential
-/// fallback of the commit path).
-fn config() -> impl Strategy<Value = (usize, usize)> {
-    (1usize..=3, prop::sample::select(vec![0usize, 1, 2, 6]))
+/// Executor settings: threads, the wave bound (0: everything through the sequential fallback
+/// of the commit path), and the gap beyond which lane members wait for the next wave (small
+/// gaps defer members of these short blocks; the default never does).
+fn config() -> impl Strategy<Value = (usize, usize, usize)> {
+    (
+        1usize..=3,
+        prop::sample::select(vec![0usize, 1, 2, 6]),
+        prop::sample::select(vec![
+            0usize,
+            1,
+            3,
+            lanes_conflict::parallel::DEFAULT_DEFER_GAP,
+        ]),
+    )
 }
 
 fn world() -> &'static World {
@@ -97,7 +107,7 @@ fn check_seeded(
     specs: &[TxSpec],
     beneficiary: Beneficiary,
     gas_limit: u64,
-    (threads, rounds): (usize, usize),
+    (threads, rounds, gap): (usize, usize, usize),
     seeded: &[(usize, u8)],
 ) -> Result<(), TestCaseError> {
     let world = world();
@@ -106,7 +116,9 @@ fn check_seeded(
     let expected: BlockExecution = SequentialExecutor
         .execute_block(&block, &txs, &world.genesis)
         .unwrap();
-    let parallel = ParallelExecutor::new(threads).with_max_rounds(rounds);
+    let parallel = ParallelExecutor::new(threads)
+        .with_max_rounds(rounds)
+        .with_defer_gap(gap);
     for run in 0..3 {
         if run == 2 {
             let mut table = HotKeys::default();
@@ -131,7 +143,7 @@ fn check(
     specs: &[TxSpec],
     beneficiary: Beneficiary,
     gas_limit: u64,
-    config: (usize, usize),
+    config: (usize, usize, usize),
 ) -> Result<(), TestCaseError> {
     check_seeded(specs, beneficiary, gas_limit, config, &[(0, 0), (3, 1)])
 }
@@ -243,7 +255,7 @@ fn coinbase_readers() {
         Beneficiary::Contract(1),
         Beneficiary::Contract(0),
     ] {
-        for config in [(1, 6), (2, 6), (3, 0)] {
+        for config in [(1, 6, 1), (2, 6, usize::MAX), (3, 0, 0)] {
             check(&specs, beneficiary, 30_000_000, config).unwrap();
         }
     }
@@ -265,9 +277,9 @@ fn zero_fee_then_fees_on_empty_beneficiary() {
             &[pay(0, 0), pay(1, 0), pay(2, 1), pay(4, 1)],
             beneficiary,
             30_000_000,
-            (2, 6),
+            (2, 6, 1),
         )
         .unwrap();
-        check(&[pay(0, 0), pay(1, 0)], beneficiary, 30_000_000, (2, 6)).unwrap();
+        check(&[pay(0, 0), pay(1, 0)], beneficiary, 30_000_000, (2, 6, 0)).unwrap();
     }
 }

@@ -63,6 +63,18 @@ fn erc20_transfers_match() {
     assert_eq!(seq, par);
 }
 
+/// Every sender appears twice, 500 positions apart: the second transactions wait for a
+/// second wave instead of running as lanes with the first.
+#[test]
+fn erc20_distant_nonce_chains_are_deferred() {
+    let w = workloads::erc20_transfers_among(1_200, 1_000);
+    let (seq, par, stats) = run_both(&w, 2);
+    assert_eq!(seq, par);
+    assert!(stats.deferred > 0, "{stats:?}");
+    assert!(stats.waves >= 2, "{stats:?}");
+    assert_eq!(stats.conflicts, 0, "{stats:?}");
+}
+
 #[test]
 fn amm_swaps_match() {
     let w = workloads::amm_swaps(300);
