@@ -21,15 +21,16 @@
 //! run the CPU backend.
 
 use p3_dft::{Layout, Radix2DitParallel, TwoAdicSubgroupDft};
-use p3_koala_bear::Poseidon2KoalaBear;
+use p3_keccak::KeccakF;
 use p3_matrix::bitrev::BitReversedMatrixView;
 use p3_matrix::dense::{RowMajorMatrix, RowMajorMatrixView, RowMajorMatrixViewMut};
 use p3_symmetric::{
-    CryptographicHasher, PaddingFreeSponge, PseudoCompressionFunction, TruncatedPermutation,
+    CompressionFunctionFromHasher, CryptographicHasher, PaddingFreeSponge,
+    PseudoCompressionFunction, SerializingHasher,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::hash::{DIGEST_ELEMS, F, WIDTH, permutation};
+use crate::hash::F;
 
 /// Where the DFT and Merkle hashing run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,8 +49,12 @@ impl Backend {
     }
 }
 
-type CpuHash = PaddingFreeSponge<Poseidon2KoalaBear<WIDTH>, WIDTH, DIGEST_ELEMS, DIGEST_ELEMS>;
-type CpuCompress = TruncatedPermutation<Poseidon2KoalaBear<WIDTH>, 2, DIGEST_ELEMS, WIDTH>;
+/// Words (`u64`) in a Merkle digest: 256 bits.
+pub const MMCS_DIGEST_WORDS: usize = 4;
+/// Keccak-f[1600] sponge over `u64` words: rate 17 words (136 bytes), 4-word output.
+type U64Sponge = PaddingFreeSponge<KeccakF, 25, 17, MMCS_DIGEST_WORDS>;
+type CpuHash = SerializingHasher<U64Sponge>;
+type CpuCompress = CompressionFunctionFromHasher<U64Sponge, 2, MMCS_DIGEST_WORDS>;
 
 /// The DFT used by the PCS (see the module docs).
 #[derive(Clone, Debug, Default)]
@@ -149,16 +154,16 @@ impl LanesHash {
     pub fn new(backend: Backend) -> Self {
         Self {
             backend,
-            cpu: CpuHash::new(permutation().clone()),
+            cpu: CpuHash::new(U64Sponge::new(KeccakF)),
         }
     }
 }
 
-impl<T: Clone> CryptographicHasher<T, [T; DIGEST_ELEMS]> for LanesHash
+impl<T: Clone, Out> CryptographicHasher<T, Out> for LanesHash
 where
-    CpuHash: CryptographicHasher<T, [T; DIGEST_ELEMS]>,
+    CpuHash: CryptographicHasher<T, Out>,
 {
-    fn hash_iter<I>(&self, input: I) -> [T; DIGEST_ELEMS]
+    fn hash_iter<I>(&self, input: I) -> Out
     where
         I: IntoIterator<Item = T>,
     {
@@ -167,7 +172,7 @@ where
         }
     }
 
-    fn hash_many(&self, input: &[T], out: &mut [[T; DIGEST_ELEMS]]) {
+    fn hash_many(&self, input: &[T], out: &mut [Out]) {
         match self.backend {
             Backend::Cpu => self.cpu.hash_many(input, out),
         }
@@ -186,22 +191,22 @@ impl LanesCompress {
     pub fn new(backend: Backend) -> Self {
         Self {
             backend,
-            cpu: CpuCompress::new(permutation().clone()),
+            cpu: CpuCompress::new(U64Sponge::new(KeccakF)),
         }
     }
 }
 
-impl<T: Clone> PseudoCompressionFunction<[T; DIGEST_ELEMS], 2> for LanesCompress
+impl<T: Clone> PseudoCompressionFunction<T, 2> for LanesCompress
 where
-    CpuCompress: PseudoCompressionFunction<[T; DIGEST_ELEMS], 2>,
+    CpuCompress: PseudoCompressionFunction<T, 2>,
 {
-    fn compress(&self, input: [[T; DIGEST_ELEMS]; 2]) -> [T; DIGEST_ELEMS] {
+    fn compress(&self, input: [T; 2]) -> T {
         match self.backend {
             Backend::Cpu => self.cpu.compress(input),
         }
     }
 
-    fn compress_many(&self, inputs: &[[[T; DIGEST_ELEMS]; 2]], out: &mut [[T; DIGEST_ELEMS]]) {
+    fn compress_many(&self, inputs: &[[T; 2]], out: &mut [T]) {
         match self.backend {
             Backend::Cpu => self.cpu.compress_many(inputs, out),
         }
