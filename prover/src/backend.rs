@@ -2,23 +2,25 @@
 //! types, which implement Plonky3's traits and dispatch on a [`Backend`].
 //!
 //! - [`LanesDft`] implements `p3_dft::TwoAdicSubgroupDft<KoalaBear>`; the PCS calls
-//!   `coset_lde_batch*` once per committed matrix (trace, quotient chunks, FRI).
-//! - [`LanesHash`] implements `p3_symmetric::CryptographicHasher` (rows into 8-element
+//!   `coset_lde_batch*` once per committed matrix (trace, quotient chunks).
+//! - [`LanesHash`] implements `p3_symmetric::CryptographicHasher` (rows into 4 x `u64`
 //!   digests) and [`LanesCompress`] implements `PseudoCompressionFunction` (two digests
 //!   into one); `p3_merkle_tree::MerkleTreeMmcs` builds every Merkle tree from them and
 //!   calls the batch entry points `hash_many` / `compress_many` with flat slices.
 //!
 //! The only backend today is [`Backend::Cpu`], which delegates to Plonky3's own
-//! implementations (`Radix2DitParallel`, `PaddingFreeSponge` and `TruncatedPermutation`
-//! over `Poseidon2KoalaBear<16>`). A device backend plugs in by adding a variant and
-//! handling it in the `match`es below: `KoalaBear` is `#[repr(transparent)]` over a
-//! `u32` in Montgomery form (`x * 2^32 mod p`), so a `RowMajorMatrix<KoalaBear>`'s
-//! `values` and the `&[KoalaBear]` passed to `hash_many` can be reinterpreted as
-//! `&[u32]` buffers without copying. A backend must produce byte-identical results to
-//! the CPU one (same evaluation order: bit-reversed LDE rows; same sponge: overwrite
-//! mode, rate 8, capacity 8, no padding; same compression: first 8 elements of the
-//! permutation of `left || right`), because commitments are checked by verifiers that
-//! run the CPU backend.
+//! implementations (`Radix2DitParallel`; `SerializingHasher` over a Keccak-f
+//! `PaddingFreeSponge`, and `CompressionFunctionFromHasher` over the same sponge). A
+//! device backend plugs in by adding a variant and handling it in the `match`es below:
+//! `KoalaBear` is `#[repr(transparent)]` over a `u32` in Montgomery form
+//! (`x * 2^32 mod p`), so a `RowMajorMatrix<KoalaBear>`'s `values` and the
+//! `&[KoalaBear]` passed to `hash_many` can be reinterpreted as `&[u32]` buffers
+//! without copying. A backend must produce byte-identical results to the CPU one,
+//! because commitments are checked by verifiers that run the CPU backend: the same
+//! LDE (coset shift, bit-reversed row order); the same row hash (Keccak-f[1600]
+//! sponge, rate 17 `u64` words, overwrite mode, no padding, first 4 words out,
+//! absorbing the raw Montgomery `u32`s two per `u64`, first in the low half); the
+//! same compression (that sponge over the 8 words `left || right`).
 
 use p3_dft::{Layout, Radix2DitParallel, TwoAdicSubgroupDft};
 use p3_keccak::KeccakF;

@@ -347,6 +347,15 @@ impl StateCommitment {
     /// the root. Errors when the value's kind does not match the key's, or when another
     /// key already occupies the same index.
     pub fn set(&mut self, key: StateKey, value: Option<StateValue>) -> Result<(), CommitmentError> {
+        self.set_inner(key, value).map(|_| ())
+    }
+
+    /// [`Self::set`], returning the siblings of the key's path.
+    fn set_inner(
+        &mut self,
+        key: StateKey,
+        value: Option<StateValue>,
+    ) -> Result<Vec<Digest>, CommitmentError> {
         let key_hash = key.hash();
         let index = index_of_hash(&key_hash);
         if let Some(v) = &value
@@ -379,23 +388,31 @@ impl StateCommitment {
                 );
             }
         }
-        self.rehash_path(index);
-        Ok(())
+        Ok(self.rehash_path(index))
     }
 
-    /// Recomputes the cached branch hashes on the path of `index`.
-    fn rehash_path(&mut self, index: u64) {
+    /// Recomputes the cached branch hashes on the path of `index`, bottom-up; returns
+    /// the path's siblings (which an update at `index` does not change).
+    fn rehash_path(&mut self, index: u64) -> Vec<Digest> {
+        let mut h = self.leaves.get(&index).map_or(ZERO_DIGEST, |l| l.digest);
+        let mut siblings = Vec::with_capacity(TREE_DEPTH);
         for height in 1..=TREE_DEPTH {
-            let prefix = index >> height;
-            let key = (height as u8, prefix);
-            if self.count_in(height, prefix).0 >= 2 {
-                let left = self.subtree(height - 1, prefix << 1);
-                let right = self.subtree(height - 1, (prefix << 1) | 1);
-                self.branches.insert(key, compress(&left, &right));
+            let child = height - 1;
+            let sib = self.subtree(child, (index >> child) ^ 1);
+            h = if (index >> child) & 1 == 1 {
+                compress(&sib, &h)
+            } else {
+                compress(&h, &sib)
+            };
+            siblings.push(sib);
+            let key = (height as u8, index >> height);
+            if self.count_in(height, index >> height).0 >= 2 {
+                self.branches.insert(key, h);
             } else {
                 self.branches.remove(&key);
             }
         }
+        siblings
     }
 
     /// Applies a diff in order, checking that each entry's `old` value is the stored
@@ -406,6 +423,8 @@ impl StateCommitment {
         for (i, e) in diff.iter().enumerate() {
             let stored = self.get(&e.key).copied().filter(|v| !v.is_empty());
             let claimed = e.old.filter(|v| !v.is_empty());
+            let index = e.key.index();
+            let leaf = self.leaves.get(&index).map_or(ZERO_DIGEST, |l| l.digest);
             let res = if stored != claimed {
                 Err(CommitmentError::StaleOld {
                     entry: i,
@@ -414,9 +433,12 @@ impl StateCommitment {
                     claimed: Box::new(claimed),
                 })
             } else {
-                let path = self.path(&e.key);
-                self.set(e.key, e.new)
-                    .map(|()| path)
+                self.set_inner(e.key, e.new)
+                    .map(|siblings| MerklePath {
+                        index,
+                        leaf,
+                        siblings,
+                    })
                     .map_err(|err| CommitmentError::Entry {
                         entry: i,
                         source: Box::new(err),

@@ -52,6 +52,7 @@ pub mod state_air;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use alloy_primitives::{B256, keccak256};
+use p3_maybe_rayon::prelude::*;
 use p3_uni_stark::Proof;
 use serde::{Deserialize, Serialize};
 
@@ -66,10 +67,12 @@ use crate::hash::{Digest, b256_to_digest};
 use crate::keccak_air::SpongeAir;
 use crate::state_air::{LeafUpdate, StateAir};
 
-/// Largest batch data accepted by [`prove`] and [`verify`] (8 MiB).
-pub const MAX_DATA_BYTES: usize = 8 << 20;
-/// Most diff entries accepted by [`prove`] and [`verify`] (2^18: a 2^24-row trace).
-pub const MAX_DIFF_ENTRIES: usize = 1 << 18;
+/// Largest batch data accepted by [`prove`] and [`verify`] (1 MiB: a 2^18-row,
+/// ~2,900-column Keccak trace, about 3 GB before the low-degree extension).
+pub const MAX_DATA_BYTES: usize = 1 << 20;
+/// Most diff entries accepted by [`prove`] and [`verify`] (2^15: a 2^21-row,
+/// ~380-column state trace, about 3 GB before the low-degree extension).
+pub const MAX_DIFF_ENTRIES: usize = 1 << 15;
 /// Largest serialized proof accepted by [`BatchProof::from_bytes`] (64 MiB).
 pub const MAX_PROOF_BYTES: usize = 64 << 20;
 /// Version of the [`BatchProof`] format.
@@ -233,7 +236,6 @@ fn check_limits(data: &[u8], diff: &[DiffEntry]) -> Result<(), (&'static str, us
 
 /// The `(index, old leaf, new leaf)` of every diff entry.
 fn diff_leaves(diff: &[DiffEntry]) -> Vec<(u64, Digest, Digest)> {
-    use p3_maybe_rayon::prelude::*;
     diff.par_iter()
         .map(|e| {
             (
@@ -267,39 +269,54 @@ fn check_witness(
             w.diff.len()
         )));
     }
+    // Per entry (in parallel): shape checks, and the roots before and after.
     let leaves = diff_leaves(&w.diff);
+    let checked: Vec<Result<(Digest, LeafUpdate), ProveError>> = w
+        .diff
+        .par_iter()
+        .zip(w.paths.par_iter())
+        .zip(leaves.into_par_iter())
+        .enumerate()
+        .map(|(i, ((e, path), (index, old, new_leaf)))| {
+            let bad = |reason: String| ProveError::InconsistentDiff {
+                entry: i,
+                key: e.key,
+                reason,
+            };
+            if !kind_ok(&e.key, &e.old) || !kind_ok(&e.key, &e.new) {
+                return Err(bad("value kind does not match the key".into()));
+            }
+            if path.index != index || path.siblings.len() != TREE_DEPTH {
+                return Err(bad(format!(
+                    "Merkle path is for index {:#x} with {} siblings, key index is {index:#x}",
+                    path.index,
+                    path.siblings.len()
+                )));
+            }
+            if path.leaf != old {
+                return Err(bad(
+                    "old value does not match the leaf in the commitment".into()
+                ));
+            }
+            Ok((
+                path.root_with_leaf(&old),
+                LeafUpdate::from_path(path, new_leaf, true),
+            ))
+        })
+        .collect();
+    // In order: each entry starts from the previous entry's root.
     let mut updates = Vec::with_capacity(w.diff.len().max(1).next_power_of_two());
     let mut root = *prev;
-    for (i, ((e, path), (index, old, new_leaf))) in
-        w.diff.iter().zip(&w.paths).zip(leaves).enumerate()
-    {
-        let bad = |reason: String| ProveError::InconsistentDiff {
-            entry: i,
-            key: e.key,
-            reason,
-        };
-        if !kind_ok(&e.key, &e.old) || !kind_ok(&e.key, &e.new) {
-            return Err(bad("value kind does not match the key".into()));
+    for (i, c) in checked.into_iter().enumerate() {
+        let (before, update) = c?;
+        if before != root {
+            return Err(ProveError::InconsistentDiff {
+                entry: i,
+                key: w.diff[i].key,
+                reason: "old value and Merkle path do not lead to the current commitment".into(),
+            });
         }
-        if path.index != index || path.siblings.len() != TREE_DEPTH {
-            return Err(bad(format!(
-                "Merkle path is for index {:#x} with {} siblings, key index is {index:#x}",
-                path.index,
-                path.siblings.len()
-            )));
-        }
-        if path.leaf != old {
-            return Err(bad(
-                "old value does not match the leaf in the commitment".into()
-            ));
-        }
-        if path.root_with_leaf(&old) != root {
-            return Err(bad(
-                "old value and Merkle path do not lead to the current commitment".into(),
-            ));
-        }
-        let update = LeafUpdate::from_path(path, new_leaf, true);
-        root = path.root_with_leaf(&new_leaf);
+        root = update.root_after;
         updates.push(update);
     }
     if root != *new {

@@ -301,6 +301,8 @@ pub(crate) struct LeafUpdate {
     pub leaf_new: Digest,
     pub siblings: Vec<Digest>,
     pub real: bool,
+    /// The root after the update.
+    pub root_after: Digest,
 }
 
 impl LeafUpdate {
@@ -311,6 +313,7 @@ impl LeafUpdate {
             leaf_new,
             siblings: path.siblings.clone(),
             real,
+            root_after: path.root_with_leaf(&leaf_new),
         }
     }
 }
@@ -390,12 +393,7 @@ pub(crate) fn generate_trace(updates: &[LeafUpdate], prev_root: &Digest) -> RowM
     let mut starts = Vec::with_capacity(updates.len());
     let (mut root, mut acc) = (*prev_root, ZERO_DIGEST);
     for u in updates {
-        let path = MerklePath {
-            index: u.index,
-            leaf: u.leaf_new,
-            siblings: u.siblings.clone(),
-        };
-        let nroot = path.root();
+        let nroot = u.root_after;
         let acc_out = if u.real {
             absorb(&acc, u.index, &u.leaf_old, &u.leaf_new)
         } else {
@@ -505,5 +503,29 @@ mod tests {
         let trace = generate_trace(&updates, &prev);
         let pv = public_values(7, &prev, &state.root(), &digest);
         p3_air::check_constraints(&StateAir::new(), &trace, &pv);
+
+        // A leaf changed after the fact (as if the diff said another new value) no
+        // longer satisfies the constraints.
+        let result = std::panic::catch_unwind(|| {
+            let mut bad = trace.clone();
+            let c = 2 * ROWS_PER_ENTRY * STATE_WIDTH + LEAF_NEW;
+            bad.values[c] += F::ONE;
+            p3_air::check_constraints(&StateAir::new(), &bad, &pv);
+        });
+        assert!(
+            result.is_err(),
+            "a tampered new leaf must violate a constraint"
+        );
+        // A flipped index bit likewise.
+        let result = std::panic::catch_unwind(|| {
+            let mut bad = trace.clone();
+            let c = (ROWS_PER_ENTRY + 5) * STATE_WIDTH + BIT;
+            bad.values[c] = F::ONE - bad.values[c];
+            p3_air::check_constraints(&StateAir::new(), &bad, &pv);
+        });
+        assert!(
+            result.is_err(),
+            "a flipped index bit must violate a constraint"
+        );
     }
 }

@@ -210,3 +210,22 @@ fn storage_set_to_zero_is_a_deletion() {
     verify(&proof, &w.public_inputs(), &w.data, &diff).unwrap();
     let _ = StateCommitment::new();
 }
+
+#[test]
+fn oversized_inputs_are_refused_before_proving() {
+    let mut state = StateCommitment::new();
+    let w = BatchWitness::build(
+        0,
+        &mut state,
+        vec![0; lanes_prover::MAX_DATA_BYTES + 1],
+        vec![],
+    )
+    .unwrap();
+    assert!(matches!(
+        prove(&w, &config()),
+        Err(ProveError::TooLarge {
+            what: "batch data",
+            ..
+        })
+    ));
+}
