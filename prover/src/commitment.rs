@@ -30,9 +30,10 @@
 //!
 //! # Storage layout
 //! Leaves live in a `BTreeMap` by index; the hash of every subtree holding at least two
-//! leaves is cached. The hash of a subtree holding one leaf is recomputed along its
-//! chain of empty siblings when needed, so memory is `O(keys)` (about 100 bytes per
-//! key), and an update costs about `TREE_DEPTH` + one chain of compressions.
+//! leaves is cached, and so is every one-leaf subtree whose parent holds two or more
+//! (other one-leaf subtrees are rehashed along their chain of empty siblings when
+//! needed). Memory is `O(keys)` (a few hundred bytes per key); an update costs
+//! `TREE_DEPTH` compressions and `TREE_DEPTH` ordered-map range lookups.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
@@ -308,6 +309,9 @@ impl StateCommitment {
         match self.count_in(height, prefix) {
             (0, _) => empty_hashes()[height],
             (1, Some((&index, leaf))) => {
+                if let Some(h) = self.branches.get(&(height as u8, prefix)) {
+                    return *h;
+                }
                 let mut h = leaf.digest;
                 for l in 0..height {
                     h = if (index >> l) & 1 == 1 {
@@ -391,14 +395,30 @@ impl StateCommitment {
         Ok(self.rehash_path(index))
     }
 
-    /// Recomputes the cached branch hashes on the path of `index`, bottom-up; returns
-    /// the path's siblings (which an update at `index` does not change).
+    /// Recomputes the cached hashes on the path of `index`, bottom-up; returns the
+    /// path's siblings (which an update at `index` does not change).
+    ///
+    /// Cached: every subtree with two or more leaves, and every one-leaf subtree whose
+    /// parent has two or more (so a sibling is almost never rehashed along its chain of
+    /// empty siblings). No entry goes stale: every node on the path is
+    /// recomputed or removed here, and nodes off the path do not change.
     fn rehash_path(&mut self, index: u64) -> Vec<Digest> {
         let mut h = self.leaves.get(&index).map_or(ZERO_DIGEST, |l| l.digest);
         let mut siblings = Vec::with_capacity(TREE_DEPTH);
+        let mut child_count = self.count_in(0, index).0;
         for height in 1..=TREE_DEPTH {
             let child = height - 1;
-            let sib = self.subtree(child, (index >> child) ^ 1);
+            let sib_prefix = (index >> child) ^ 1;
+            let sib = self.subtree(child, sib_prefix);
+            let parent_count = self.count_in(height, index >> height).0;
+            if parent_count >= 2 && child_count == 1 {
+                self.branches.insert((child as u8, index >> child), h);
+            } else if child_count < 2 {
+                self.branches.remove(&(child as u8, index >> child));
+            }
+            if parent_count >= 2 && self.count_in(child, sib_prefix).0 == 1 {
+                self.branches.insert((child as u8, sib_prefix), sib);
+            }
             h = if (index >> child) & 1 == 1 {
                 compress(&sib, &h)
             } else {
@@ -406,11 +426,12 @@ impl StateCommitment {
             };
             siblings.push(sib);
             let key = (height as u8, index >> height);
-            if self.count_in(height, index >> height).0 >= 2 {
+            if parent_count >= 2 {
                 self.branches.insert(key, h);
             } else {
                 self.branches.remove(&key);
             }
+            child_count = parent_count;
         }
         siblings
     }
@@ -518,14 +539,21 @@ impl StateCommitment {
         Ok(s)
     }
 
-    /// Fills the branch cache below `(height, prefix)` bottom-up; returns the hash.
+    /// Fills the cache below `(height, prefix)` bottom-up (see [`Self::rehash_path`]
+    /// for what is cached); returns the subtree's hash.
     fn build_branches(&mut self, height: usize, prefix: u64) -> Digest {
         if self.count_in(height, prefix).0 < 2 {
             return self.subtree(height, prefix);
         }
-        let left = self.build_branches(height - 1, prefix << 1);
-        let right = self.build_branches(height - 1, (prefix << 1) | 1);
-        let h = compress(&left, &right);
+        let mut children = [ZERO_DIGEST; 2];
+        for (side, child) in children.iter_mut().enumerate() {
+            let p = (prefix << 1) | side as u64;
+            *child = self.build_branches(height - 1, p);
+            if self.count_in(height - 1, p).0 == 1 {
+                self.branches.insert(((height - 1) as u8, p), *child);
+            }
+        }
+        let h = compress(&children[0], &children[1]);
         self.branches.insert((height as u8, prefix), h);
         h
     }
