@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p lanes-prover --example prover_bench -- \
 //!     --updates 1000 --data-bytes 100000 [--security fast|balanced|compact] \
-//!     [--state-keys 20000] [--json]
+//!     [--state-keys 20000] [--json] [--witness-only]
 //! ```
 
 use std::time::Instant;
@@ -24,6 +24,7 @@ struct Args {
     state_keys: usize,
     security: Security,
     json: bool,
+    witness_only: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -33,6 +34,7 @@ fn parse() -> Result<Args, String> {
         state_keys: 20_000,
         security: Security::default(),
         json: false,
+        witness_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,6 +48,7 @@ fn parse() -> Result<Args, String> {
                 a.security = Security::from_name(&v).ok_or(format!("unknown setting {v}"))?;
             }
             "--json" => a.json = true,
+            "--witness-only" => a.witness_only = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -114,8 +117,11 @@ fn main() {
     }
     let mut rng = StdRng::seed_from_u64(42);
     let keys: Vec<StateKey> = (0..args.state_keys).map(|_| key(&mut rng)).collect();
-    let mut state =
-        StateCommitment::from_entries(keys.iter().map(|k| (*k, value(&mut rng, k)))).unwrap();
+    let entries: Vec<(StateKey, StateValue)> =
+        keys.iter().map(|k| (*k, value(&mut rng, k))).collect();
+    let t = Instant::now();
+    let mut state = StateCommitment::from_entries(entries).unwrap();
+    let state_build_s = t.elapsed().as_secs_f64();
 
     // Half updates of existing keys, half inserts of new ones.
     let mut seen = std::collections::HashSet::new();
@@ -140,6 +146,27 @@ fn main() {
     let t = Instant::now();
     let witness = BatchWitness::build(1, &mut state, data.clone(), diff.clone()).unwrap();
     let witness_s = t.elapsed().as_secs_f64();
+    if args.witness_only {
+        // The node-side cost alone: building the commitment, applying the diff, and a
+        // snapshot round trip.
+        let t = Instant::now();
+        let snapshot = state.to_bytes();
+        let restored = StateCommitment::from_bytes(&snapshot).unwrap();
+        let restore_s = t.elapsed().as_secs_f64();
+        assert_eq!(restored.root(), state.root());
+        let out = serde_json::json!({
+            "snapshot_round_trip_s": restore_s,
+            "updates": args.updates,
+            "state_keys": args.state_keys,
+            "state_build_s": state_build_s,
+            "state_build_s": state_build_s,
+        "witness_s": witness_s,
+            "snapshot_bytes": snapshot.len(),
+            "peak_mem_bytes": peak_mem_bytes(),
+        });
+        println!("{out}");
+        return;
+    }
     let config = ProverConfig {
         security: args.security,
         ..ProverConfig::default()
@@ -164,6 +191,7 @@ fn main() {
         "security_bits": args.security.conjectured_bits(),
         "state_keys": args.state_keys,
         "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "state_build_s": state_build_s,
         "witness_s": witness_s,
         "prove_s": prove_s,
         "prove_cpu_s": prove_cpu_s,

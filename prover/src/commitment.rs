@@ -40,6 +40,7 @@ use std::sync::OnceLock;
 
 use alloy_primitives::{Address, B256, U256};
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
+use p3_maybe_rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CommitmentError;
@@ -253,7 +254,25 @@ pub struct StateCommitment {
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
     version: u32,
-    entries: Vec<(StateKey, StateValue)>,
+    /// `(index, key, value, leaf digest)` per stored key.
+    leaves: Vec<(u64, StateKey, StateValue, [u32; 8])>,
+    /// The cached subtree hashes: `(height, prefix, digest)`.
+    cache: Vec<(u8, u64, [u32; 8])>,
+}
+
+fn digest_words(d: &Digest) -> [u32; 8] {
+    d.map(|e| e.as_canonical_u32())
+}
+
+fn words_digest(w: &[u32; 8]) -> Result<Digest, CommitmentError> {
+    let mut out = ZERO_DIGEST;
+    for (i, (o, x)) in out.iter_mut().zip(w).enumerate() {
+        if *x >= F::ORDER_U32 {
+            return Err(CommitmentError::NonCanonical { word: i, value: *x });
+        }
+        *o = F::from_u32(*x);
+    }
+    Ok(out)
 }
 
 impl StateCommitment {
@@ -479,18 +498,29 @@ impl StateCommitment {
         Ok(paths)
     }
 
-    /// Serializes every stored key and value (postcard); [`Self::from_bytes`] rebuilds
-    /// the tree from it.
+    /// Serializes the commitment (postcard): every stored key and value with its leaf
+    /// index and digest, and the cached subtree hashes, so [`Self::from_bytes`]
+    /// restores it without hashing.
     pub fn to_bytes(&self) -> Vec<u8> {
         let snap = Snapshot {
-            version: 1,
-            entries: self.leaves.values().map(|l| (l.key, l.value)).collect(),
+            version: 2,
+            leaves: self
+                .leaves
+                .iter()
+                .map(|(i, l)| (*i, l.key, l.value, digest_words(&l.digest)))
+                .collect(),
+            cache: self
+                .branches
+                .iter()
+                .map(|((h, p), d)| (*h, *p, digest_words(d)))
+                .collect(),
         };
         postcard::to_allocvec(&snap).expect("serializing to memory cannot fail")
     }
 
     /// Restores a commitment written by [`Self::to_bytes`] (at most
-    /// [`MAX_SNAPSHOT_BYTES`]); rehashes everything (about a second per 100k keys).
+    /// [`MAX_SNAPSHOT_BYTES`]). The hashes are taken from the snapshot as written (the
+    /// node's own disk); [`Self::verify_integrity`] rehashes everything to check them.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CommitmentError> {
         if bytes.len() > MAX_SNAPSHOT_BYTES {
             return Err(CommitmentError::SnapshotTooLarge {
@@ -500,61 +530,130 @@ impl StateCommitment {
         }
         let snap: Snapshot =
             postcard::from_bytes(bytes).map_err(|e| CommitmentError::Decode(e.to_string()))?;
-        if snap.version != 1 {
+        if snap.version != 2 {
             return Err(CommitmentError::Decode(format!(
                 "unknown snapshot version {}",
                 snap.version
             )));
         }
-        Self::from_entries(snap.entries)
+        let mut s = Self::new();
+        for (index, key, value, digest) in snap.leaves {
+            if !value.matches_key(&key) || index >> TREE_DEPTH != 0 {
+                return Err(CommitmentError::Decode(format!("bad leaf {index:#x}")));
+            }
+            let digest = words_digest(&digest)?;
+            s.leaves.insert(index, Leaf { key, value, digest });
+        }
+        for (height, prefix, digest) in snap.cache {
+            if usize::from(height) > TREE_DEPTH {
+                return Err(CommitmentError::Decode(format!(
+                    "bad cache height {height}"
+                )));
+            }
+            s.branches.insert((height, prefix), words_digest(&digest)?);
+        }
+        // Every subtree with two leaves must be cached, or `root`/`set` would fail.
+        let mut check = vec![(TREE_DEPTH, 0u64)];
+        while let Some((height, prefix)) = check.pop() {
+            if s.count_in(height, prefix).0 >= 2 {
+                if !s.branches.contains_key(&(height as u8, prefix)) {
+                    return Err(CommitmentError::Decode(format!(
+                        "snapshot misses the hash of subtree ({height}, {prefix:#x})"
+                    )));
+                }
+                check.push((height - 1, prefix << 1));
+                check.push((height - 1, (prefix << 1) | 1));
+            }
+        }
+        Ok(s)
     }
 
-    /// Builds a commitment holding `entries` (bulk: hashes each subtree once).
+    /// Recomputes every hash from the stored keys and values and compares the root
+    /// (slow: about 100 compressions per key).
+    pub fn verify_integrity(&self) -> bool {
+        Self::from_entries(self.leaves.values().map(|l| (l.key, l.value)))
+            .is_ok_and(|fresh| fresh.root() == self.root())
+    }
+
+    /// Builds a commitment holding `entries` (bulk: hashes each subtree once, in
+    /// parallel).
     pub fn from_entries(
         entries: impl IntoIterator<Item = (StateKey, StateValue)>,
     ) -> Result<Self, CommitmentError> {
+        let entries: Vec<(StateKey, StateValue)> = entries.into_iter().collect();
+        for (key, value) in &entries {
+            if !value.matches_key(key) {
+                return Err(CommitmentError::KindMismatch { key: *key });
+            }
+        }
+        let hashed: Vec<(u64, Leaf)> = entries
+            .into_par_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(key, value)| {
+                let key_hash = key.hash();
+                let digest = leaf_digest_with_hash(&key_hash, Some(&value));
+                (index_of_hash(&key_hash), Leaf { key, value, digest })
+            })
+            .collect();
         let mut s = Self::new();
-        for (key, value) in entries {
-            let key_hash = key.hash();
-            let index = index_of_hash(&key_hash);
-            if !value.matches_key(&key) {
-                return Err(CommitmentError::KindMismatch { key });
-            }
-            if value.is_empty() {
-                continue;
-            }
+        for (index, leaf) in hashed {
             if let Some(existing) = s.leaves.get(&index)
-                && existing.key != key
+                && existing.key != leaf.key
             {
                 return Err(CommitmentError::IndexCollision {
-                    key,
+                    key: leaf.key,
                     existing: existing.key,
                     index,
                 });
             }
-            let digest = leaf_digest_with_hash(&key_hash, Some(&value));
-            s.leaves.insert(index, Leaf { key, value, digest });
+            s.leaves.insert(index, leaf);
         }
-        let _root = s.build_branches(TREE_DEPTH, 0);
+        let sorted: Vec<(u64, Digest)> = s.leaves.iter().map(|(i, l)| (*i, l.digest)).collect();
+        let (_root, cache) = build_subtree(TREE_DEPTH, &sorted);
+        s.branches = cache.into_iter().collect();
         Ok(s)
     }
+}
 
-    /// Fills the cache below `(height, prefix)` bottom-up (see [`Self::rehash_path`]
-    /// for what is cached); returns the subtree's hash.
-    fn build_branches(&mut self, height: usize, prefix: u64) -> Digest {
-        if self.count_in(height, prefix).0 < 2 {
-            return self.subtree(height, prefix);
-        }
-        let mut children = [ZERO_DIGEST; 2];
-        for (side, child) in children.iter_mut().enumerate() {
-            let p = (prefix << 1) | side as u64;
-            *child = self.build_branches(height - 1, p);
-            if self.count_in(height - 1, p).0 == 1 {
-                self.branches.insert(((height - 1) as u8, p), *child);
+/// Hash of the subtree of height `height` holding `leaves` (sorted by index, all in
+/// that subtree), and the cache entries below and at it (see
+/// [`StateCommitment::rehash_path`]). Independent halves are hashed in parallel.
+fn build_subtree(height: usize, leaves: &[(u64, Digest)]) -> (Digest, Vec<((u8, u64), Digest)>) {
+    match leaves {
+        [] => (empty_hashes()[height], Vec::new()),
+        [(index, leaf)] => {
+            let mut h = *leaf;
+            for l in 0..height {
+                h = if (index >> l) & 1 == 1 {
+                    compress(&empty_hashes()[l], &h)
+                } else {
+                    compress(&h, &empty_hashes()[l])
+                };
             }
+            (h, Vec::new())
         }
-        let h = compress(&children[0], &children[1]);
-        self.branches.insert((height as u8, prefix), h);
-        h
+        _ => {
+            let child = height - 1;
+            let split = leaves.partition_point(|(i, _)| (i >> child) & 1 == 0);
+            let (lo, hi) = leaves.split_at(split);
+            let ((hl, mut cl), (hr, cr)) = if leaves.len() > 256 {
+                p3_maybe_rayon::prelude::join(
+                    || build_subtree(child, lo),
+                    || build_subtree(child, hi),
+                )
+            } else {
+                (build_subtree(child, lo), build_subtree(child, hi))
+            };
+            cl.extend(cr);
+            let prefix = leaves[0].0 >> height;
+            for (side, part, h) in [(0u64, lo, hl), (1, hi, hr)] {
+                if part.len() == 1 {
+                    cl.push(((child as u8, (prefix << 1) | side), h));
+                }
+            }
+            let h = compress(&hl, &hr);
+            cl.push(((height as u8, prefix), h));
+            (h, cl)
+        }
     }
 }

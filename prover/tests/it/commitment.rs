@@ -48,10 +48,22 @@ fn bulk_build_equals_incremental_and_snapshot_round_trips() {
         inc.set(*k, bulk.get(k).copied()).unwrap();
     }
     assert_eq!(inc.root(), bulk.root());
-    let restored = StateCommitment::from_bytes(&bulk.to_bytes()).unwrap();
+    let mut restored = StateCommitment::from_bytes(&bulk.to_bytes()).unwrap();
     assert_eq!(restored.root(), bulk.root());
     assert_eq!(restored.len(), bulk.len());
+    assert!(restored.verify_integrity());
+    // The restored tree keeps working: an update gives the same root as on the original.
+    let mut original = bulk.clone();
+    let v = crate::util::random_value(&mut r, &keys[3]);
+    original.set(keys[3], Some(v)).unwrap();
+    restored.set(keys[3], Some(v)).unwrap();
+    assert_eq!(restored.root(), original.root());
     assert!(StateCommitment::from_bytes(&[0xff, 0xff, 0xff]).is_err());
+    // Truncated snapshots fail to decode, never panic.
+    let bytes = bulk.to_bytes();
+    for cut in [1, bytes.len() / 2, bytes.len() - 1] {
+        assert!(StateCommitment::from_bytes(&bytes[..cut]).is_err());
+    }
 }
 
 #[test]
