@@ -615,10 +615,13 @@ impl StateCommitment {
     }
 }
 
+/// A cached subtree hash: `((height, prefix), digest)`.
+type CacheEntry = ((u8, u64), Digest);
+
 /// Hash of the subtree of height `height` holding `leaves` (sorted by index, all in
 /// that subtree), and the cache entries below and at it (see
 /// [`StateCommitment::rehash_path`]). Independent halves are hashed in parallel.
-fn build_subtree(height: usize, leaves: &[(u64, Digest)]) -> (Digest, Vec<((u8, u64), Digest)>) {
+fn build_subtree(height: usize, leaves: &[(u64, Digest)]) -> (Digest, Vec<CacheEntry>) {
     match leaves {
         [] => (empty_hashes()[height], Vec::new()),
         [(index, leaf)] => {
