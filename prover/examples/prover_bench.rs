@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p lanes-prover --example prover_bench -- \
 //!     --updates 1000 --data-bytes 100000 [--security fast|balanced|compact] \
-//!     [--state-keys 20000] [--json] [--witness-only]
+//!     [--state-keys 20000] [--json] [--witness-only] [--proof-out F | --proof-in F]
 //! ```
 
 use std::time::Instant;
@@ -25,6 +25,8 @@ struct Args {
     security: Security,
     json: bool,
     witness_only: bool,
+    proof_out: Option<String>,
+    proof_in: Option<String>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -35,6 +37,8 @@ fn parse() -> Result<Args, String> {
         security: Security::default(),
         json: false,
         witness_only: false,
+        proof_out: None,
+        proof_in: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,6 +53,8 @@ fn parse() -> Result<Args, String> {
             }
             "--json" => a.json = true,
             "--witness-only" => a.witness_only = true,
+            "--proof-out" => a.proof_out = Some(value()?),
+            "--proof-in" => a.proof_in = Some(value()?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -173,10 +179,16 @@ fn main() {
     };
     let t = Instant::now();
     let cpu0 = cpu_seconds();
-    let proof = prove(&witness, &config).unwrap();
+    let bytes = match &args.proof_in {
+        // Verify a proof made elsewhere (e.g. by another build) for the same arguments.
+        Some(path) => std::fs::read(path).unwrap(),
+        None => prove(&witness, &config).unwrap().to_bytes(),
+    };
     let prove_s = t.elapsed().as_secs_f64();
     let prove_cpu_s = cpu_seconds() - cpu0;
-    let bytes = proof.to_bytes();
+    if let Some(path) = &args.proof_out {
+        std::fs::write(path, &bytes).unwrap();
+    }
     let pi = witness.public_inputs();
     let t = Instant::now();
     let decoded = BatchProof::from_bytes(&bytes).unwrap();
