@@ -129,6 +129,19 @@ fn batch_proof_verifies_and_any_tampering_fails() {
         }
     }
     assert!(BatchProof::from_bytes(&bytes[..bytes.len() / 2]).is_err());
+    for len in [0usize, 3, 100, 5000] {
+        let junk = random_bytes(&mut r, len);
+        if let Ok(p) = BatchProof::from_bytes(&junk) {
+            assert!(verify(&p, &pi, &data, &diff).is_err());
+        }
+    }
+    // The FRI setting is part of what the verifier checks against.
+    let mut relabelled = BatchProof::from_bytes(&bytes).unwrap();
+    relabelled.security = Security::Balanced;
+    assert!(
+        verify(&relabelled, &pi, &data, &diff).is_err(),
+        "security label"
+    );
     assert!(BatchProof::from_bytes(&vec![0u8; lanes_prover::MAX_PROOF_BYTES + 1]).is_err());
 }
 
