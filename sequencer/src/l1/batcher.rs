@@ -211,8 +211,7 @@ impl Batcher {
                 // view; the next transaction takes the mined nonce.
                 warn!(
                     nonce = inflight.nonce,
-                    mined_nonce,
-                    "an earlier L1 transaction was dropped (reorg?); reconciling"
+                    mined_nonce, "an earlier L1 transaction was dropped (reorg?); reconciling"
                 );
                 self.store().set_inflight(None)?;
                 return Ok(());
