@@ -4,6 +4,7 @@
 use crate::common::*;
 use alloy_primitives::{Address, U256};
 use alloy_provider::{Provider, ext::AnvilApi};
+use alloy_sol_types::SolCall;
 use lanes_contracts::{
     L2_WITHDRAWALS_ADDRESS,
     L2Withdrawals::{self, L2WithdrawalsErrors},
@@ -154,4 +155,61 @@ async fn deposits_finalize_in_order_with_the_bridge_hash() {
     );
     let e: L2DepositsErrors = reverts(as_user.claimHeld()).await;
     assert!(matches!(e, L2DepositsErrors::NothingHeld(_)), "{e:?}");
+    // The held address itself claims: while it still refuses ETH the claim reverts
+    // (TransferFailed) and stays held; once it takes ETH the claim pays once.
+    l2.dev_provider(USER)
+        .unwrap()
+        .anvil_impersonate_account(L2_WITHDRAWALS_ADDRESS)
+        .await
+        .unwrap();
+    user.anvil_set_balance(L2_WITHDRAWALS_ADDRESS, U256::from(10u64.pow(18)))
+        .await
+        .unwrap();
+    let claim = || {
+        let data = L2Deposits::claimHeldCall {}.abi_encode();
+        alloy_rpc_types_eth::TransactionRequest::default()
+            .from(L2_WITHDRAWALS_ADDRESS)
+            .to(L2_DEPOSITS_ADDRESS)
+            .input(data.into())
+    };
+    let err = user.estimate_gas(claim()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("0x90b8ec18"),
+        "TransferFailed: {err}"
+    );
+    user.anvil_set_code(L2_WITHDRAWALS_ADDRESS, Default::default())
+        .await
+        .unwrap();
+    let before = user.get_balance(L2_WITHDRAWALS_ADDRESS).await.unwrap();
+    // Sent unsigned from the impersonated address (eth_sendTransaction), not by the wallet.
+    let hash: alloy_primitives::B256 = user
+        .raw_request(
+            "eth_sendTransaction".into(),
+            (claim()
+                .gas_limit(100_000)
+                .max_fee_per_gas(10u128.pow(11))
+                .max_priority_fee_per_gas(0),),
+        )
+        .await
+        .unwrap();
+    let receipt = user
+        .get_transaction_receipt(hash)
+        .await
+        .unwrap()
+        .expect("anvil mines at once");
+    assert!(receipt.status());
+    let fee = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
+    assert_eq!(
+        user.get_balance(L2_WITHDRAWALS_ADDRESS).await.unwrap(),
+        before + value - fee
+    );
+    assert_eq!(
+        d.held(L2_WITHDRAWALS_ADDRESS).call().await.unwrap(),
+        U256::ZERO
+    );
+    assert!(
+        receipt
+            .decoded_log::<L2Deposits::HeldClaimed>()
+            .is_some_and(|e| e.value == value)
+    );
 }
