@@ -61,6 +61,7 @@ pub fn spawn(
             dev,
             settings,
             deposit_scan: 0,
+            deposit_next: 0,
             sidecar_form: super::blobs::SidecarForm::Eip7594,
             sidecar_cache: None,
         };
@@ -91,6 +92,8 @@ pub struct Batcher {
     settings: L1Settings,
     /// Next L1 block to read `DepositQueued` events from.
     deposit_scan: u64,
+    /// Index of the next deposit the scan would queue.
+    deposit_next: u64,
     /// The sidecar form the L1 takes (switched once if it refuses the other).
     sidecar_form: super::blobs::SidecarForm,
     /// The last sidecar built: batch index, form, sidecar (fee bumps reuse it).
@@ -350,6 +353,11 @@ impl Batcher {
             let state = crate::storage::StateAt::new(&reader, head, head);
             crate::deposits::l2_progress(&state)?.0
         };
+        if queue.is_empty() && self.deposit_next > l2_next {
+            // The builder dropped queued deposits that L2 does not have (the queue fell out of
+            // step): read L1 again from the start.
+            self.deposit_scan = 0;
+        }
         let mut want = queue.next_expected().unwrap_or(l2_next).max(l2_next);
         while self.deposit_scan <= safe && queue.len() < crate::deposits::MAX_QUEUED {
             let to = safe.min(self.deposit_scan + SPAN - 1);
@@ -377,6 +385,7 @@ impl Batcher {
                     );
                     queue.clear();
                     self.deposit_scan = 0;
+                    self.deposit_next = l2_next;
                     return Ok(());
                 }
                 let d = crate::deposits::L1Deposit {
@@ -390,6 +399,7 @@ impl Batcher {
                 if !queue.push(d) {
                     // Full: continue from this block once the builder has drained some.
                     self.deposit_scan = block;
+                    self.deposit_next = want;
                     return Ok(());
                 }
                 info!(index = d.index, from = %d.from, to = %d.to, value = %d.value, l1_block = block, "L1 deposit queued for L2");
@@ -397,6 +407,7 @@ impl Batcher {
             }
             self.deposit_scan = to + 1;
         }
+        self.deposit_next = want;
         Ok(())
     }
 
@@ -501,7 +512,7 @@ impl Batcher {
                 self.send(action, input, None).await
             }
             DaKind::Blob => {
-                let blobs = super::blobs::versioned_hashes(&record.data)?.len();
+                let blobs = super::blobs::blobs_needed(record.data.len());
                 let input = IRollup::commitBatchBlobsCall {
                     h,
                     blobCount: U256::from(blobs),
