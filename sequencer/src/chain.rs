@@ -92,7 +92,7 @@ pub const DEPOSIT_SYSTEM_GAS_WEI: u128 = 1_000_000 * 10u128.pow(18);
 /// something at their addresses): `L2Withdrawals`, and `L2Deposits` with its reserve and the
 /// deposit system account in slot 0, plus that account's gas money.
 pub fn insert_settlement_predeploys(genesis: &mut Genesis) {
-    use crate::l1::contracts::{L2_DEPOSITS, L2_WITHDRAWALS, deposit_system_address};
+    use crate::l1::contracts::{L2_DEPOSITS, L2_WITHDRAWALS};
     genesis
         .alloc
         .entry(L2_WITHDRAWALS)
@@ -100,7 +100,7 @@ pub fn insert_settlement_predeploys(genesis: &mut Genesis) {
             code: Some(crate::l1::deploy::l2_withdrawals_code()),
             ..Default::default()
         });
-    let system = deposit_system_address();
+    let system = crate::deposits::system_address();
     genesis
         .alloc
         .entry(L2_DEPOSITS)

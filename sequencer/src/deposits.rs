@@ -223,9 +223,6 @@ mod tests {
         assert_eq!(tx.inner().nonce(), 9);
         assert_eq!(tx.inner().max_fee_per_gas(), 7);
         assert_eq!(tx.inner().to(), Some(L2_DEPOSITS));
-        assert_eq!(
-            system_address(),
-            crate::l1::contracts::deposit_system_address()
-        );
+        assert_eq!(system_address(), lanes_contracts::deposit_system_address());
     }
 }

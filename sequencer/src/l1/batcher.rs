@@ -536,7 +536,15 @@ impl Batcher {
             .store()
             .batch(index)?
             .ok_or_else(|| eyre!("batch {index} missing from storage"))?;
+        let started = std::time::Instant::now();
         let sidecar = super::blobs::sidecar(&record.data, self.sidecar_form)?;
+        info!(
+            index,
+            blobs = sidecar.versioned_hashes().count(),
+            form = ?self.sidecar_form,
+            ms = started.elapsed().as_millis() as u64,
+            "blob sidecar built"
+        );
         self.sidecar_cache = Some((index, self.sidecar_form, sidecar.clone()));
         Ok(sidecar)
     }

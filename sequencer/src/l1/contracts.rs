@@ -11,7 +11,7 @@ pub use lanes_contracts::{
     L2_DEPOSITS_ADDRESS as L2_DEPOSITS, L2_WITHDRAWALS_ADDRESS as L2_WITHDRAWALS,
     L2Deposits as IL2Deposits, L2Withdrawals as IL2Withdrawals, Rollup as IRollup,
     Rollup::BatchHeader,
-    deposit_system_address, deposit_system_key,
+    deposit_system_key,
     hashes::{batch_hash, blob_data_hash, deposit_hash, genesis_batch_hash},
     merkle::{verify_withdrawal_proof, withdrawal_proof, withdrawals_root},
 };
