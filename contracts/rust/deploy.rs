@@ -18,6 +18,8 @@ pub struct DeployConfig {
     pub genesis_state_root: B256,
     /// L2 genesis block hash.
     pub genesis_block_hash: B256,
+    /// Poseidon2 state commitment of the L2 genesis state (batch 0's).
+    pub genesis_commitment: B256,
 }
 
 /// Addresses of a deployment.
@@ -52,6 +54,7 @@ pub async fn deploy<P: Provider + Clone>(provider: &P, cfg: &DeployConfig) -> Re
         cfg.dev_mode,
         cfg.genesis_state_root,
         cfg.genesis_block_hash,
+        cfg.genesis_commitment,
     )
     .send()
     .await

@@ -7,24 +7,38 @@ use alloy_sol_types::SolValue;
 
 /// The batch hash `Rollup` stores for a committed header:
 /// `keccak256(abi.encode(index, parentBatchHash, dataHash, postStateRoot, firstBlock,
-/// lastBlock, withdrawalsRoot, depositCount, depositHash))`.
+/// lastBlock, withdrawalsRoot, depositCount, depositHash, stateCommitment, payloadHash))`.
 pub fn batch_hash(h: &BatchHeader) -> B256 {
-    // All fields are static, so the struct's ABI encoding is the nine words in order.
+    // All fields are static, so the struct's ABI encoding is the eleven words in order.
     keccak256(h.abi_encode())
 }
 
 /// The header of batch 0, which `Rollup`'s constructor commits and finalizes: everything
-/// zero except the post state root.
-pub fn genesis_header(genesis_state_root: B256) -> BatchHeader {
+/// zero except the post state root and the state commitment.
+pub fn genesis_header(genesis_state_root: B256, genesis_commitment: B256) -> BatchHeader {
     BatchHeader {
         postStateRoot: genesis_state_root,
+        stateCommitment: genesis_commitment,
         ..Default::default()
     }
 }
 
-/// The batch hash of batch 0 for a given genesis state root.
-pub fn genesis_batch_hash(genesis_state_root: B256) -> B256 {
-    batch_hash(&genesis_header(genesis_state_root))
+/// The batch hash of batch 0 for a given genesis state root and state commitment.
+pub fn genesis_batch_hash(genesis_state_root: B256, genesis_commitment: B256) -> B256 {
+    batch_hash(&genesis_header(genesis_state_root, genesis_commitment))
+}
+
+/// The public inputs hash `Rollup.finalizeBatch` requires for batch `index`:
+/// `keccak256(abi.encode(uint64 index, prevCommitment, newCommitment, payloadHash))`, where
+/// the commitments are those of batches `index - 1` and `index` and `payloadHash` is batch
+/// `index`'s. The same as the prover's public inputs hash.
+pub fn public_inputs_hash(
+    index: u64,
+    prev_commitment: B256,
+    new_commitment: B256,
+    payload_hash: B256,
+) -> B256 {
+    keccak256((index, prev_commitment, new_commitment, payload_hash).abi_encode())
 }
 
 /// The Bridge's rolling deposit hash after deposit `index`:
@@ -69,7 +83,7 @@ mod tests {
     }
 
     #[test]
-    fn batch_hash_is_nine_words() {
+    fn batch_hash_is_eleven_words() {
         let h = BatchHeader {
             index: 3,
             parentBatchHash: B256::repeat_byte(1),
@@ -80,13 +94,34 @@ mod tests {
             withdrawalsRoot: B256::repeat_byte(4),
             depositCount: 5,
             depositHash: B256::repeat_byte(6),
+            stateCommitment: B256::repeat_byte(7),
+            payloadHash: B256::repeat_byte(8),
         };
         let enc = h.abi_encode();
-        assert_eq!(enc.len(), 9 * 32);
+        assert_eq!(enc.len(), 11 * 32);
+        assert_eq!(&enc[10 * 32..], B256::repeat_byte(8).as_slice());
         assert_eq!(enc[31], 3);
         assert_eq!(&enc[32..64], B256::repeat_byte(1).as_slice());
         assert_eq!(enc[4 * 32 + 31], 10);
         assert_eq!(batch_hash(&h), keccak256(enc));
+    }
+
+    #[test]
+    fn public_inputs_hash_is_four_words() {
+        let mut buf = [0u8; 128];
+        buf[24..32].copy_from_slice(&9u64.to_be_bytes());
+        buf[32..64].copy_from_slice(B256::repeat_byte(1).as_slice());
+        buf[64..96].copy_from_slice(B256::repeat_byte(2).as_slice());
+        buf[96..].copy_from_slice(B256::repeat_byte(3).as_slice());
+        assert_eq!(
+            public_inputs_hash(
+                9,
+                B256::repeat_byte(1),
+                B256::repeat_byte(2),
+                B256::repeat_byte(3)
+            ),
+            keccak256(buf)
+        );
     }
 
     #[test]

@@ -12,21 +12,25 @@ interface IDepositQueue {
 
 /// @title Rollup
 /// @notice The Lanes settlement contract on L1. The sequencer commits batches of L2 blocks (their
-///         data as calldata or as EIP-4844 blobs, the post state root, the withdrawals root and
-///         how far the batch consumed the Bridge's deposit queue); the prover finalizes them in
-///         order. The Bridge pays out withdrawals only against finalized batches.
+///         data as calldata or as EIP-4844 blobs, the post state root, the withdrawals root, how
+///         far the batch consumed the Bridge's deposit queue, and the Poseidon2 state commitment
+///         the batch proof is about); the prover finalizes them in order with the hash of a batch
+///         proof whose public inputs this contract derives from the committed batches. The Bridge
+///         pays out withdrawals only against finalized batches.
 /// @dev Batch 0 is the genesis batch, committed and finalized at deployment. Every committed
 ///      batch is identified by its batch hash,
 ///      `keccak256(abi.encode(index, parentBatchHash, dataHash, postStateRoot, firstBlock,
-///      lastBlock, withdrawalsRoot, depositCount, depositHash))`, so each batch commits to the
-///      whole chain of batches before it.
+///      lastBlock, withdrawalsRoot, depositCount, depositHash, stateCommitment, payloadHash))`,
+///      so each batch commits to the whole chain of batches before it.
 ///
 ///      Trust model enforced here: only the sequencer key commits and reverts batches; batches
 ///      form one chain (index, parent hash, contiguous block ranges); each batch's deposit count
 ///      and rolling deposit hash must match the Bridge's queue, so the sequencer cannot invent,
 ///      drop or reorder deposits it claims to have included; only the prover key finalizes, and
-///      finalized batches cannot be reverted. Today `finalizeBatch` does NOT verify a validity
-///      proof: it trusts the prover key (see its NatSpec).
+///      finalized batches cannot be reverted; `finalizeBatch` checks the proof's public inputs
+///      against the committed batches. Today `finalizeBatch` does NOT verify the STARK proof
+///      itself: it trusts the prover key for that, and followers verify every proof natively
+///      (see its NatSpec).
 contract Rollup {
     /// @notice What the sequencer states about a batch when committing it.
     /// @param index Batch index, `lastCommitted + 1`.
@@ -39,6 +43,10 @@ contract Rollup {
     /// @param withdrawalsRoot Merkle root of the batch's L2 withdrawals (see Bridge).
     /// @param depositCount Number of L1 deposits consumed on L2 up to and including this batch.
     /// @param depositHash The Bridge's rolling deposit hash after `depositCount` deposits.
+    /// @param stateCommitment Poseidon2 state commitment (the root of the node's sparse Merkle
+    ///        tree over accounts and storage slots) after the batch's last block.
+    /// @param payloadHash `keccak256` of the batch data bytes: equal to `dataHash` for calldata;
+    ///        for blobs, of the bytes the blobs encode (followers check it against the blobs).
     struct BatchHeader {
         uint64 index;
         bytes32 parentBatchHash;
@@ -49,6 +57,8 @@ contract Rollup {
         bytes32 withdrawalsRoot;
         uint64 depositCount;
         bytes32 depositHash;
+        bytes32 stateCommitment;
+        bytes32 payloadHash;
     }
 
     /// @notice What the contract stores per committed batch (what a light client needs).
@@ -56,6 +66,8 @@ contract Rollup {
     /// @param dataHash The header's data hash.
     /// @param postStateRoot The header's post state root.
     /// @param withdrawalsRoot The header's withdrawals root.
+    /// @param stateCommitment The header's state commitment.
+    /// @param payloadHash The header's payload hash.
     /// @param proofHash Hash of the proof that finalized the batch (zero when unfinalized or
     ///        finalized unproven).
     /// @param firstBlock First L2 block of the batch.
@@ -69,6 +81,8 @@ contract Rollup {
         bytes32 dataHash;
         bytes32 postStateRoot;
         bytes32 withdrawalsRoot;
+        bytes32 stateCommitment;
+        bytes32 payloadHash;
         bytes32 proofHash;
         uint64 firstBlock;
         uint64 lastBlock;
@@ -149,6 +163,12 @@ contract Rollup {
     error AlreadyFinalized(uint64 index);
     /// @notice Batches finalize one at a time, in order: `index` must be `lastFinalized + 1`.
     error FinalizeOutOfOrder();
+    /// @notice The public inputs hash given to `finalizeBatch` is not the one of the batch.
+    error PublicInputsMismatch(bytes32 expected, bytes32 got);
+    /// @notice A calldata batch's `payloadHash` differs from its `dataHash`.
+    error PayloadHashMismatch();
+    /// @notice `finalizeBatch` was given a zero proof hash.
+    error ZeroProofHash();
 
     modifier onlySequencer() {
         if (msg.sender != sequencer) revert NotSequencer();
@@ -161,13 +181,15 @@ contract Rollup {
     /// @param devMode_ True only for local dev deployments: enables `finalizeBatchUnproven`.
     /// @param genesisStateRoot L2 state root of the genesis block (post state of batch 0).
     /// @param genesisBlockHash_ Hash of L2 block 0.
+    /// @param genesisStateCommitment Poseidon2 state commitment of the genesis state.
     constructor(
         address sequencer_,
         address prover_,
         address bridge_,
         bool devMode_,
         bytes32 genesisStateRoot,
-        bytes32 genesisBlockHash_
+        bytes32 genesisBlockHash_,
+        bytes32 genesisStateCommitment
     ) {
         if (sequencer_ == address(0) || prover_ == address(0) || bridge_ == address(0)) revert ZeroAddress();
         sequencer = sequencer_;
@@ -178,10 +200,12 @@ contract Rollup {
 
         BatchHeader memory g;
         g.postStateRoot = genesisStateRoot;
+        g.stateCommitment = genesisStateCommitment;
         bytes32 h = _hash(g);
         BatchInfo storage b = _batches[0];
         b.batchHash = h;
         b.postStateRoot = genesisStateRoot;
+        b.stateCommitment = genesisStateCommitment;
         b.l1Block = uint64(block.number);
         b.finalized = true;
         emit BatchCommitted(0, h, bytes32(0), genesisStateRoot, 0, 0, 0, DA_CALLDATA);
@@ -190,17 +214,19 @@ contract Rollup {
 
     /// @notice Commits a batch whose data is posted as this transaction's calldata.
     /// @dev Only the sequencer. Checks the chain of batches, the block range, the deposit queue
-    ///      and `h.dataHash == keccak256(data)`.
+    ///      and `h.dataHash == keccak256(data) == h.payloadHash`.
     /// @param h The batch header.
     /// @param data The batch data (versioned, compressed L2 blocks; opaque to this contract).
     function commitBatch(BatchHeader calldata h, bytes calldata data) external onlySequencer {
         if (h.dataHash != keccak256(data)) revert DataHashMismatch();
+        if (h.payloadHash != h.dataHash) revert PayloadHashMismatch();
         _commit(h, DA_CALLDATA);
     }
 
     /// @notice Commits a batch whose data is posted in this transaction's EIP-4844 blobs.
     /// @dev Only the sequencer. `h.dataHash` must be the keccak of the concatenated versioned
-    ///      hashes of blobs `0..blobCount-1`, each of which must be present.
+    ///      hashes of blobs `0..blobCount-1`, each of which must be present. `h.payloadHash`
+    ///      (keccak of the bytes the blobs encode) cannot be checked here; followers check it.
     /// @param h The batch header.
     /// @param blobCount Number of blobs carrying the batch data (1..MAX_BLOBS).
     function commitBatchBlobs(BatchHeader calldata h, uint256 blobCount) external onlySequencer {
@@ -216,17 +242,23 @@ contract Rollup {
         _commit(h, DA_BLOB);
     }
 
-    /// @notice Finalizes batch `index` with a validity proof.
+    /// @notice Finalizes batch `index` with a batch proof.
     /// @dev Only the prover; batches finalize in order (`index == lastFinalized + 1`) and must be
-    ///      committed. THIS DOES NOT VERIFY A PROOF YET: it trusts the prover key and only records
-    ///      `proofHash`. The prover issue replaces this with on-chain verification of a proof over
-    ///      `publicInputsHash` (which will then be derived from the batch hashes here).
+    ///      committed. `publicInputsHash` must be the hash of the public inputs of this batch as
+    ///      committed here: `keccak256(abi.encode(index, stateCommitment of batch index - 1,
+    ///      stateCommitment of batch index, payloadHash of batch index))`.
+    ///      THIS DOES NOT VERIFY THE PROOF: it trusts the prover key to have proven those public
+    ///      inputs and records `proofHash`; followers fetch the proof, check its hash against this
+    ///      record and verify it natively. An on-chain verifier is future work.
     /// @param index Batch to finalize.
-    /// @param proofHash Hash of the proof, recorded for auditing.
-    /// @param publicInputsHash Hash of the proof's public inputs, emitted for auditing.
+    /// @param proofHash keccak256 of the proof bytes (followers check the proof they fetch).
+    /// @param publicInputsHash Hash of the proof's public inputs, checked as above.
     function finalizeBatch(uint64 index, bytes32 proofHash, bytes32 publicInputsHash) external {
         if (msg.sender != prover) revert NotProver();
+        if (proofHash == bytes32(0)) revert ZeroProofHash();
         BatchInfo storage b = _checkFinalizable(index);
+        bytes32 expected = publicInputsHashOf(index);
+        if (publicInputsHash != expected) revert PublicInputsMismatch(expected, publicInputsHash);
         b.finalized = true;
         b.proofHash = proofHash;
         lastFinalized = index;
@@ -288,6 +320,16 @@ contract Rollup {
         return _batches[index].withdrawalsRoot;
     }
 
+    /// @notice The public inputs hash a proof of committed batch `index` (>= 1) must have:
+    ///         `keccak256(abi.encode(index, previous commitment, commitment, payloadHash))`.
+    /// @param index Batch index.
+    /// @return The public inputs hash (`BatchNotCommitted` if `index` is 0 or not committed).
+    function publicInputsHashOf(uint64 index) public view returns (bytes32) {
+        if (index == 0 || index > lastCommitted) revert BatchNotCommitted(index);
+        BatchInfo storage b = _batches[index];
+        return keccak256(abi.encode(index, _batches[index - 1].stateCommitment, b.stateCommitment, b.payloadHash));
+    }
+
     /// @notice The batch hash of a header, exactly as `commitBatch` computes it.
     /// @param h A batch header.
     /// @return The batch hash.
@@ -312,6 +354,8 @@ contract Rollup {
         b.dataHash = h.dataHash;
         b.postStateRoot = h.postStateRoot;
         b.withdrawalsRoot = h.withdrawalsRoot;
+        b.stateCommitment = h.stateCommitment;
+        b.payloadHash = h.payloadHash;
         b.firstBlock = h.firstBlock;
         b.lastBlock = h.lastBlock;
         b.depositCount = h.depositCount;
@@ -341,7 +385,9 @@ contract Rollup {
                 h.lastBlock,
                 h.withdrawalsRoot,
                 h.depositCount,
-                h.depositHash
+                h.depositHash,
+                h.stateCommitment,
+                h.payloadHash
             )
         );
     }

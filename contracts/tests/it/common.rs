@@ -27,6 +27,10 @@ pub(crate) fn genesis_root() -> B256 {
     keccak256("lanes test genesis state")
 }
 
+pub(crate) fn genesis_commitment() -> B256 {
+    keccak256("lanes test genesis commitment")
+}
+
 /// A running anvil with the contracts deployed (sequencer = account 0 = deployer).
 pub(crate) struct Env {
     /// Kept alive for the test: anvil is killed when the Env drops.
@@ -53,6 +57,7 @@ impl Env {
             dev_mode,
             genesis_state_root: genesis_root(),
             genesis_block_hash: keccak256("lanes test genesis block"),
+            genesis_commitment: genesis_commitment(),
         };
         let dep = deploy(&seq, &cfg).await.unwrap();
         Self {
@@ -95,6 +100,8 @@ impl Env {
             withdrawalsRoot: withdrawals_root,
             depositCount: count,
             depositHash: b.depositHashAt(count).call().await.unwrap(),
+            stateCommitment: keccak256([&[last as u8 + 1][..], b"commitment"].concat()),
+            payloadHash: hashes::calldata_data_hash(data),
         }
     }
 

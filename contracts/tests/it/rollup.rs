@@ -26,7 +26,7 @@ async fn genesis_batch_is_committed_and_finalized() {
     assert_eq!(r.DA_BLOB().call().await.unwrap(), 1);
     assert_eq!(r.MAX_BLOBS().call().await.unwrap(), U256::from(16));
 
-    let genesis = hashes::genesis_batch_hash(genesis_root());
+    let genesis = hashes::genesis_batch_hash(genesis_root(), genesis_commitment());
     assert_eq!(r.batchHash(0).call().await.unwrap(), genesis);
     assert!(r.isFinalized(0).call().await.unwrap());
     assert!(!r.isFinalized(1).call().await.unwrap());
@@ -36,6 +36,7 @@ async fn genesis_batch_is_committed_and_finalized() {
         (b.batchHash, b.postStateRoot, b.finalized, b.lastBlock),
         (genesis, genesis_root(), true, 0)
     );
+    assert_eq!(b.stateCommitment, genesis_commitment());
     assert_eq!(b.l1Block, env.dep.rollup_block);
     assert_eq!(
         r.batches(1).call().await.unwrap(),
@@ -78,6 +79,8 @@ async fn batch_hash_in_rust_matches_the_contract() {
             withdrawalsRoot: keccak256([i, 4]),
             depositCount: u64::from(i) * 7,
             depositHash: keccak256([i, 5]),
+            stateCommitment: keccak256([i, 6]),
+            payloadHash: keccak256([i, 7]),
         };
         assert_eq!(
             r.computeBatchHash(h.clone()).call().await.unwrap(),
@@ -91,7 +94,7 @@ async fn batch_hash_in_rust_matches_the_contract() {
 async fn commits_chain_of_calldata_batches() {
     let env = Env::new(true).await;
     let r = env.rollup(&env.user);
-    let mut parent = hashes::genesis_batch_hash(genesis_root());
+    let mut parent = hashes::genesis_batch_hash(genesis_root(), genesis_commitment());
     for i in 1..=3u64 {
         let data = vec![i as u8; 100 * i as usize];
         let h = env.next_header(i, &data, keccak256([i as u8])).await;
@@ -183,6 +186,16 @@ async fn commit_rejects_bad_batches() {
     // Data hash that is not keccak(calldata).
     let e: RollupErrors = reverts(send(good.clone(), b"other data".to_vec())).await;
     assert!(matches!(e, RollupErrors::DataHashMismatch(_)), "{e:?}");
+    // A calldata batch's payload hash must be its data hash.
+    let e: RollupErrors = reverts(send(
+        BatchHeader {
+            payloadHash: keccak256("other payload"),
+            ..good.clone()
+        },
+        data.clone(),
+    ))
+    .await;
+    assert!(matches!(e, RollupErrors::PayloadHashMismatch(_)), "{e:?}");
     // Deposits the Bridge has not queued, and a wrong rolling hash.
     let e: RollupErrors = reverts(send(
         BatchHeader {
@@ -259,14 +272,27 @@ async fn deposit_count_cannot_go_backwards() {
 #[tokio::test]
 async fn finalize_in_order_by_the_prover() {
     let env = Env::new(false).await;
+    let mut headers = Vec::new();
     for i in 1..=2u64 {
         let d = vec![i as u8];
         let h = env.next_header(1, &d, B256::ZERO).await;
         env.commit(&h, &d).await;
+        headers.push(h);
     }
     let rp = env.rollup(&env.prover);
     let proof = keccak256("proof");
-    let inputs = keccak256("public inputs");
+    // The public inputs of batch i: (i, commitment of i - 1, commitment of i, payload hash).
+    let inputs_of = |i: usize| {
+        let prev = match i {
+            1 => genesis_commitment(),
+            _ => headers[i - 2].stateCommitment,
+        };
+        let h = &headers[i - 1];
+        hashes::public_inputs_hash(i as u64, prev, h.stateCommitment, h.payloadHash)
+    };
+    let inputs = inputs_of(1);
+    assert_eq!(rp.publicInputsHashOf(1).call().await.unwrap(), inputs);
+    assert_eq!(rp.publicInputsHashOf(2).call().await.unwrap(), inputs_of(2));
 
     let rs = env.rollup(&env.seq);
     let e: RollupErrors = reverts(rs.finalizeBatch(1, proof, inputs)).await;
@@ -279,8 +305,17 @@ async fn finalize_in_order_by_the_prover() {
         RollupErrors::BatchNotCommitted(e) => assert_eq!(e.index, 3),
         e => panic!("{e:?}"),
     }
-    let e: RollupErrors = reverts(rp.finalizeBatch(2, proof, inputs)).await;
+    let e: RollupErrors = reverts(rp.finalizeBatch(2, proof, inputs_of(2))).await;
     assert!(matches!(e, RollupErrors::FinalizeOutOfOrder(_)), "{e:?}");
+    // Public inputs of another batch, or a zero proof hash, are refused.
+    match reverts(rp.finalizeBatch(1, proof, inputs_of(2))).await {
+        RollupErrors::PublicInputsMismatch(e) => {
+            assert_eq!((e.expected, e.got), (inputs, inputs_of(2)))
+        }
+        e => panic!("{e:?}"),
+    }
+    let e: RollupErrors = reverts(rp.finalizeBatch(1, B256::ZERO, inputs)).await;
+    assert!(matches!(e, RollupErrors::ZeroProofHash(_)), "{e:?}");
 
     let receipt = mined(rp.finalizeBatch(1, proof, inputs)).await;
     let ev = receipt.decoded_log::<Rollup::BatchFinalized>().unwrap();
@@ -298,13 +333,21 @@ async fn finalize_in_order_by_the_prover() {
     assert_eq!(rp.lastFinalized().call().await.unwrap(), 1);
     assert!(rp.isFinalized(1).call().await.unwrap());
     let b = rp.batches(1).call().await.unwrap();
-    assert_eq!((b.finalized, b.proofHash), (true, proof));
+    assert_eq!(
+        (b.finalized, b.proofHash, b.stateCommitment, b.payloadHash),
+        (
+            true,
+            proof,
+            headers[0].stateCommitment,
+            headers[0].payloadHash
+        )
+    );
 
     match reverts(rp.finalizeBatch(1, proof, inputs)).await {
         RollupErrors::AlreadyFinalized(e) => assert_eq!(e.index, 1),
         e => panic!("{e:?}"),
     }
-    mined(rp.finalizeBatch(2, proof, inputs)).await;
+    mined(rp.finalizeBatch(2, proof, inputs_of(2))).await;
     assert_eq!(rp.lastFinalized().call().await.unwrap(), 2);
 
     // Not a dev deployment: no unproven finalization, not even for the sequencer.
@@ -341,9 +384,15 @@ async fn finalize_unproven_in_dev_deployments() {
         e => panic!("{e:?}"),
     }
     // The prover path works in dev deployments as well, and continues the same order.
+    let inputs = env
+        .rollup(&env.prover)
+        .publicInputsHashOf(2)
+        .call()
+        .await
+        .unwrap();
     mined(
         env.rollup(&env.prover)
-            .finalizeBatch(2, keccak256("p"), B256::ZERO),
+            .finalizeBatch(2, keccak256("p"), inputs),
     )
     .await;
     assert_eq!(rs.lastFinalized().call().await.unwrap(), 2);
@@ -416,7 +465,7 @@ async fn constructor_rejects_zero_addresses() {
         (one, Address::ZERO, one),
         (one, one, Address::ZERO),
     ] {
-        let err = Rollup::deploy_builder(&p, s, pr, b, true, B256::ZERO, B256::ZERO)
+        let err = Rollup::deploy_builder(&p, s, pr, b, true, B256::ZERO, B256::ZERO, B256::ZERO)
             .send()
             .await
             .unwrap_err();
