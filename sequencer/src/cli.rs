@@ -40,6 +40,86 @@ pub enum Command {
     ///
     /// Example: `lanes statetest --executor gpu-host ../shared/ethereum-tests/GeneralStateTests`.
     Statetest(StatetestArgs),
+    /// Prove committed batches in order and finalize them on L1, from L1 data alone.
+    ///
+    /// The same loop as the node's `--prover on` task, as its own process: for each batch after
+    /// the Rollup's last finalized one it reads the batch from L1, proves that the data hashes
+    /// to the committed payload hash and that the batch's state diff takes the previous state
+    /// commitment to the committed one, writes the proof to `<datadir>/proofs/`, and sends
+    /// `finalizeBatch` with the prover key. Point `--datadir` at a node's data dir and that
+    /// node serves the proofs (`lanes_getBatchProof`).
+    ///
+    /// Example: `lanes prove --dev --l1-rpc http://127.0.0.1:8546 --rollup 0x... --once`.
+    Prove(ProveArgs),
+}
+
+/// `lanes prove` flags.
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// The chain is the dev chain (the prover key defaults to dev account 8).
+    #[arg(long, conflicts_with = "genesis")]
+    pub dev: bool,
+    /// The chain's genesis file (as given to `lanes node --genesis`).
+    #[arg(long, value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
+    /// Chain id override (as given to `lanes node`).
+    #[arg(long = "chain-id")]
+    pub chain_id: Option<u64>,
+    /// L1 JSON-RPC URL.
+    #[arg(long = "l1-rpc", env = "LANES_L1_RPC", value_name = "URL")]
+    pub l1_rpc: String,
+    /// Address of the Rollup contract on L1.
+    #[arg(long, env = "LANES_ROLLUP", value_name = "ADDRESS")]
+    pub rollup: alloy_primitives::Address,
+    /// File holding the prover's L1 private key (hex) [dev: dev account 8].
+    #[arg(
+        long = "prover.key-file",
+        env = "LANES_PROVER_KEY_FILE",
+        value_name = "FILE"
+    )]
+    pub key_file: Option<PathBuf>,
+    /// Data dir whose `proofs/` receives the proofs [default: the node's default data dir].
+    #[arg(long, value_name = "DIR")]
+    pub datadir: Option<PathBuf>,
+    /// FRI setting; all three give 100 conjectured bits (see the prover README).
+    #[arg(long = "prover.security", value_enum, default_value = "balanced")]
+    pub security: SecurityArg,
+    /// Stop once every committed batch is finalized instead of waiting for more.
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// `--prover.security` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecurityArg {
+    /// Blowup 2, 84 queries: fastest proving, largest proofs (~1.4 MB).
+    Fast,
+    /// Blowup 4, 42 queries (~0.9 MB).
+    #[default]
+    Balanced,
+    /// Blowup 8, 28 queries: smallest proofs (~0.7 MB), slowest.
+    Compact,
+}
+
+impl From<SecurityArg> for lanes_prover::Security {
+    fn from(s: SecurityArg) -> Self {
+        match s {
+            SecurityArg::Fast => Self::Fast,
+            SecurityArg::Balanced => Self::Balanced,
+            SecurityArg::Compact => Self::Compact,
+        }
+    }
+}
+
+/// `on` / `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnOff {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 /// `lanes statetest` flags.
@@ -249,6 +329,34 @@ pub struct NodeArgs {
     /// The anvil binary for the dev L1 [default: $LANES_ANVIL, node_modules, PATH].
     #[arg(long = "l1.anvil", env = "LANES_ANVIL", value_name = "FILE")]
     pub anvil: Option<PathBuf>,
+
+    /// Prove committed batches inside this node and finalize them on L1 with their proofs
+    /// [default: on for a dev sequencer, off otherwise]. `off` in dev finalizes batches
+    /// without proofs (`finalizeBatchUnproven`), which followers do not treat as final.
+    #[arg(long, env = "LANES_PROVER", value_enum)]
+    pub prover: Option<OnOff>,
+
+    /// File holding the prover's L1 private key (hex). Dev mode uses dev account 8.
+    #[arg(
+        long = "prover.key-file",
+        env = "LANES_PROVER_KEY_FILE",
+        value_name = "FILE"
+    )]
+    pub prover_key_file: Option<PathBuf>,
+
+    /// FRI setting of the node's proofs [default: balanced]; all give 100 conjectured bits.
+    #[arg(long = "prover.security", env = "LANES_PROVER_SECURITY", value_enum)]
+    pub prover_security: Option<SecurityArg>,
+
+    /// Follower: fetch batch proofs from this node's JSON-RPC (`lanes_getBatchProof`),
+    /// verify them, and report a batch final only when its proof verified.
+    #[arg(
+        long = "proofs-from",
+        env = "LANES_PROOFS_FROM",
+        value_name = "URL",
+        requires = "follow"
+    )]
+    pub proofs_from: Option<String>,
 }
 
 /// Parses `250ms`, `2s`, `1.5s` or a bare number of milliseconds.
@@ -426,6 +534,16 @@ impl NodeArgs {
                 confirmations: self.l1_confirmations.unwrap_or(1),
                 anvil_bin: self.anvil.clone(),
                 poll: Duration::from_millis(500),
+                prover: match self.prover {
+                    Some(p) => p == OnOff::On && !self.follow,
+                    None => dev && !self.follow,
+                },
+                prover_key_file: self.prover_key_file.clone(),
+                prover_config: lanes_prover::ProverConfig {
+                    security: self.prover_security.unwrap_or_default().into(),
+                    backend: lanes_prover::Backend::Cpu,
+                },
+                proofs_from: self.proofs_from.clone(),
             })
         };
         let addr = self

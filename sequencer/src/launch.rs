@@ -32,6 +32,71 @@ pub fn chain_spec(config: &NodeConfig) -> eyre::Result<ChainSpec> {
     })
 }
 
+/// `lanes prove`: the prover loop as its own process.
+pub async fn run_prover(args: crate::cli::ProveArgs) -> eyre::Result<()> {
+    if !args.dev && args.genesis.is_none() {
+        return Err(eyre::eyre!(
+            "which chain? pass --dev or --genesis FILE (as given to the node)"
+        ));
+    }
+    let config = crate::cli::NodeArgs {
+        dev: args.dev,
+        genesis: args.genesis.clone(),
+        chain_id: args.chain_id,
+        datadir: args.datadir.clone(),
+        no_l1: true,
+        ..Default::default()
+    }
+    .resolve()
+    .map_err(|e| eyre::eyre!(e))?;
+    let chain = chain_spec(&config)?;
+    let signer = match (&args.key_file, args.dev) {
+        (Some(path), _) => crate::l1::read_key(path)?,
+        (None, true) => crate::l1::dev_prover_signer()?,
+        (None, false) => {
+            return Err(eyre::eyre!(
+                "lanes prove needs the prover's L1 key: pass --prover.key-file FILE"
+            ));
+        }
+    };
+    let l1 = crate::l1::client::L1Client::new(&args.l1_rpc)?;
+    let store = crate::l1::proofs::ProofStore::open(&config.datadir.join("proofs"))?;
+    let prover = crate::l1::prove::Prover::new(
+        l1,
+        args.rollup,
+        signer,
+        lanes_prover::ProverConfig {
+            security: args.security.into(),
+            backend: lanes_prover::Backend::Cpu,
+        },
+        store,
+        Box::new(move || {
+            crate::commitment::genesis(&chain.genesis_diff())
+                .map_err(|e| eyre::eyre!("genesis commitment: {e}"))
+        }),
+    )
+    .await?;
+    info!(?prover, proofs = %config.datadir.join("proofs").display(), "proving batches");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    match crate::l1::prove::run(
+        prover,
+        std::time::Duration::from_millis(500),
+        stop,
+        args.once,
+    )
+    .await
+    {
+        None => Ok(()),
+        Some(halted) => Err(eyre::eyre!(halted)),
+    }
+}
+
 /// A started node: block production on its thread, JSON-RPC on its port.
 #[derive(Debug)]
 pub struct RunningNode {

@@ -17,6 +17,7 @@ pub mod bench;
 pub mod builder;
 pub mod chain;
 pub mod cli;
+pub mod commitment;
 pub mod deposits;
 pub mod l1;
 pub mod launch;

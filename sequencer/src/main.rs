@@ -47,5 +47,12 @@ fn main() -> eyre::Result<()> {
             init_tracing(LogFormat::Text);
             statetest::run(&args)
         }
+        Command::Prove(args) => {
+            init_tracing(LogFormat::Text);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(launch::run_prover(args))
+        }
     }
 }

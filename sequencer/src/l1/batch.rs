@@ -1,27 +1,44 @@
 //! Batch data: what the sequencer posts to L1 and a follower re-executes.
 //!
-//! Layout (version 1):
+//! Layout (version 2):
 //!
 //! | offset | bytes | meaning |
 //! |---|---|---|
-//! | 0 | 1 | version, `1` |
+//! | 0 | 1 | version, `2` |
 //! | 1 | 1 | compression, `1` = zstd (the only one) |
-//! | 2 | .. | zstd frame (with content checksum) of the RLP list of blocks |
+//! | 2 | .. | zstd frame (with content checksum) of the RLP list `[blocks, diff]` |
 //!
-//! Each block is the RLP list `[number, timestamp, [tx (EIP-2718 bytes)..]]`. Everything else
-//! in a header follows from the parent and the execution (parent hash, base fee, prevrandao =
-//! keccak(parent hash), coinbase = zero, gas limit of the chain, roots), so a follower rebuilds
-//! the same block hashes from these fields alone.
+//! `blocks` is the RLP list of blocks, each `[number, timestamp, [tx (EIP-2718 bytes)..]]`.
+//! Everything else in a header follows from the parent and the execution (parent hash, base
+//! fee, prevrandao = keccak(parent hash), coinbase = zero, gas limit of the chain, roots), so
+//! a follower rebuilds the same block hashes from these fields alone.
+//!
+//! `diff` is the batch's state diff for the Poseidon2 state commitment (see
+//! [`crate::commitment`]): every account and storage slot the blocks changed, with its value
+//! after the batch, in canonical order (by address, the account before its slots, slots
+//! ascending), each entry one RLP list:
+//!
+//! | entry | meaning |
+//! |---|---|
+//! | `[address, balance, nonce, code_hash]` | the account after the batch |
+//! | `[address]` | the account no longer exists |
+//! | `[address, slot (32 bytes), value]` | the slot after the batch (`0`: emptied) |
+//!
+//! The proof is about this diff; followers check it against their own re-execution.
 //!
 //! Decoding treats the bytes as untrusted: the decompressed size is capped
 //! ([`MAX_DECOMPRESSED`]), block numbers must be consecutive from the expected first block,
-//! and every error says what was wrong.
+//! diff entries must be strictly in canonical order and at most
+//! [`lanes_prover::MAX_DIFF_ENTRIES`], and every error says what was wrong.
 
-use alloy_primitives::Bytes;
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{Decodable, Encodable, Header as RlpHeader};
+use lanes_prover::{MAX_DIFF_ENTRIES, StateKey, StateValue};
+
+use crate::commitment::{Change, diff_order};
 
 /// Current batch format version.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Compression byte: zstd.
 pub const COMPRESSION_ZSTD: u8 = 1;
 /// zstd level used when posting (19 is slow; 9 is within a few percent of it on our batches).
@@ -92,6 +109,99 @@ impl Decodable for BatchBlock {
     }
 }
 
+/// One diff entry's RLP form.
+fn encode_change(change: &Change, out: &mut Vec<u8>) {
+    let mut body = Vec::with_capacity(96);
+    match change {
+        (
+            StateKey::Account(a),
+            Some(StateValue::Account {
+                balance,
+                nonce,
+                code_hash,
+            }),
+        ) => {
+            a.encode(&mut body);
+            balance.encode(&mut body);
+            nonce.encode(&mut body);
+            code_hash.encode(&mut body);
+        }
+        (StateKey::Account(a), _) => a.encode(&mut body),
+        (StateKey::Storage(a, slot), value) => {
+            a.encode(&mut body);
+            slot.encode(&mut body);
+            match value {
+                Some(StateValue::Storage(v)) => v.encode(&mut body),
+                _ => U256::ZERO.encode(&mut body),
+            }
+        }
+    }
+    RlpHeader {
+        list: true,
+        payload_length: body.len(),
+    }
+    .encode(out);
+    out.extend_from_slice(&body);
+}
+
+fn decode_change(buf: &mut &[u8]) -> alloy_rlp::Result<Change> {
+    let header = RlpHeader::decode(buf)?;
+    if !header.list {
+        return Err(alloy_rlp::Error::UnexpectedString);
+    }
+    if buf.len() < header.payload_length {
+        return Err(alloy_rlp::Error::InputTooShort);
+    }
+    let mut body = &buf[..header.payload_length];
+    *buf = &buf[header.payload_length..];
+    // Count the fields first: 1 = deleted account, 3 = slot, 4 = account.
+    let mut fields = 0;
+    let mut probe = body;
+    while !probe.is_empty() {
+        let h = RlpHeader::decode(&mut probe)?;
+        if probe.len() < h.payload_length {
+            return Err(alloy_rlp::Error::InputTooShort);
+        }
+        probe = &probe[h.payload_length..];
+        fields += 1;
+    }
+    let address = Address::decode(&mut body)?;
+    match fields {
+        1 => Ok((StateKey::Account(address), None)),
+        3 => {
+            let slot = B256::decode(&mut body)?;
+            let value = U256::decode(&mut body)?;
+            let value = (!value.is_zero()).then_some(StateValue::Storage(value));
+            Ok((StateKey::Storage(address, slot), value))
+        }
+        4 => {
+            let balance = U256::decode(&mut body)?;
+            let nonce = u64::decode(&mut body)?;
+            let code_hash = B256::decode(&mut body)?;
+            Ok((
+                StateKey::Account(address),
+                Some(StateValue::Account {
+                    balance,
+                    nonce,
+                    code_hash,
+                }),
+            ))
+        }
+        _ => Err(alloy_rlp::Error::Custom(
+            "a diff entry has 1, 3 or 4 fields",
+        )),
+    }
+}
+
+/// Decoded batch data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedBatch {
+    /// The blocks.
+    pub blocks: Vec<BatchBlock>,
+    /// The state diff, in canonical order.
+    pub diff: Vec<Change>,
+}
+
 /// Why batch data was rejected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BatchDecodeError {
@@ -115,6 +225,12 @@ pub enum BatchDecodeError {
     /// Bytes follow the block list.
     #[error("{0} trailing bytes after the block list")]
     Trailing(usize),
+    /// Too many diff entries.
+    #[error("batch diff has {0} entries, over the limit of {MAX_DIFF_ENTRIES}")]
+    TooManyChanges(usize),
+    /// Diff entries out of canonical order (or a key twice).
+    #[error("diff entry {0} is not after the one before it in canonical order")]
+    DiffOrder(usize),
     /// No blocks.
     #[error("batch holds no blocks")]
     Empty,
@@ -133,10 +249,29 @@ pub enum BatchDecodeError {
     },
 }
 
-/// Encodes blocks as version-1 batch data (zstd).
-pub fn encode(blocks: &[BatchBlock]) -> std::io::Result<Vec<u8>> {
-    let mut rlp = Vec::with_capacity(rlp_len(blocks));
-    alloy_rlp::encode_list::<BatchBlock, BatchBlock>(blocks, &mut rlp);
+/// Encodes blocks and their state diff (in canonical order) as batch data (zstd).
+pub fn encode(blocks: &[BatchBlock], diff: &[Change]) -> std::io::Result<Vec<u8>> {
+    let mut block_list = Vec::with_capacity(rlp_len(blocks));
+    alloy_rlp::encode_list::<BatchBlock, BatchBlock>(blocks, &mut block_list);
+    let mut entries = Vec::with_capacity(diff.len() * 80);
+    for change in diff {
+        encode_change(change, &mut entries);
+    }
+    let mut diff_list = Vec::with_capacity(entries.len() + 9);
+    RlpHeader {
+        list: true,
+        payload_length: entries.len(),
+    }
+    .encode(&mut diff_list);
+    diff_list.extend_from_slice(&entries);
+    let mut rlp = Vec::with_capacity(block_list.len() + diff_list.len() + 9);
+    RlpHeader {
+        list: true,
+        payload_length: block_list.len() + diff_list.len(),
+    }
+    .encode(&mut rlp);
+    rlp.extend_from_slice(&block_list);
+    rlp.extend_from_slice(&diff_list);
     // The frame carries its content checksum, so a flipped byte fails decompression instead
     // of decoding to different blocks.
     let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
@@ -155,7 +290,7 @@ pub fn rlp_len(blocks: &[BatchBlock]) -> usize {
 }
 
 /// Decodes batch data whose first block must be `first_block`.
-pub fn decode(data: &[u8], first_block: u64) -> Result<Vec<BatchBlock>, BatchDecodeError> {
+pub fn decode(data: &[u8], first_block: u64) -> Result<DecodedBatch, BatchDecodeError> {
     if data.len() < 2 {
         return Err(BatchDecodeError::TooShort(data.len()));
     }
@@ -166,11 +301,42 @@ pub fn decode(data: &[u8], first_block: u64) -> Result<Vec<BatchBlock>, BatchDec
         return Err(BatchDecodeError::Compression(data[1]));
     }
     let rlp = decompress_capped(&data[2..])?;
-    let mut buf = rlp.as_slice();
-    let blocks =
-        Vec::<BatchBlock>::decode(&mut buf).map_err(|e| BatchDecodeError::Rlp(e.to_string()))?;
+    let rlp_err = |e: alloy_rlp::Error| BatchDecodeError::Rlp(e.to_string());
+    let mut outer = rlp.as_slice();
+    let header = RlpHeader::decode(&mut outer).map_err(rlp_err)?;
+    if !header.list || outer.len() < header.payload_length {
+        return Err(BatchDecodeError::Rlp(
+            "batch is not an RLP list [blocks, diff]".into(),
+        ));
+    }
+    if outer.len() > header.payload_length {
+        return Err(BatchDecodeError::Trailing(
+            outer.len() - header.payload_length,
+        ));
+    }
+    let mut buf = outer;
+    let blocks = Vec::<BatchBlock>::decode(&mut buf).map_err(rlp_err)?;
+    let diff_header = RlpHeader::decode(&mut buf).map_err(rlp_err)?;
+    if !diff_header.list || buf.len() < diff_header.payload_length {
+        return Err(BatchDecodeError::Rlp("diff is not an RLP list".into()));
+    }
+    let mut entries = &buf[..diff_header.payload_length];
+    buf = &buf[diff_header.payload_length..];
     if !buf.is_empty() {
         return Err(BatchDecodeError::Trailing(buf.len()));
+    }
+    let mut diff: Vec<Change> = Vec::new();
+    while !entries.is_empty() {
+        if diff.len() == MAX_DIFF_ENTRIES {
+            return Err(BatchDecodeError::TooManyChanges(MAX_DIFF_ENTRIES + 1));
+        }
+        let change = decode_change(&mut entries).map_err(rlp_err)?;
+        if let Some((prev, _)) = diff.last()
+            && diff_order(prev) >= diff_order(&change.0)
+        {
+            return Err(BatchDecodeError::DiffOrder(diff.len()));
+        }
+        diff.push(change);
     }
     if blocks.is_empty() {
         return Err(BatchDecodeError::Empty);
@@ -188,7 +354,7 @@ pub fn decode(data: &[u8], first_block: u64) -> Result<Vec<BatchBlock>, BatchDec
             });
         }
     }
-    Ok(blocks)
+    Ok(DecodedBatch { blocks, diff })
 }
 
 /// Streams the frame through a decoder and stops at the cap, so a small "zip bomb" cannot
@@ -226,17 +392,52 @@ mod tests {
             .collect()
     }
 
+    fn diff() -> Vec<Change> {
+        let a = Address::repeat_byte(1);
+        vec![
+            (
+                StateKey::Account(a),
+                Some(StateValue::Account {
+                    balance: U256::from(10).pow(U256::from(21)),
+                    nonce: 7,
+                    code_hash: B256::repeat_byte(9),
+                }),
+            ),
+            (
+                StateKey::Storage(a, B256::with_last_byte(1)),
+                Some(StateValue::Storage(U256::from(5))),
+            ),
+            (StateKey::Storage(a, B256::repeat_byte(0xff)), None),
+            (StateKey::Account(Address::repeat_byte(2)), None),
+        ]
+    }
+
     #[test]
     fn round_trip() {
         let b = blocks();
-        let data = encode(&b).unwrap();
+        let data = encode(&b, &diff()).unwrap();
         assert_eq!(&data[..2], &[VERSION, COMPRESSION_ZSTD]);
-        assert_eq!(decode(&data, 5).unwrap(), b);
+        let got = decode(&data, 5).unwrap();
+        assert_eq!((got.blocks, got.diff), (b, diff()));
+        let empty = decode(&encode(&blocks(), &[]).unwrap(), 5).unwrap();
+        assert!(empty.diff.is_empty());
+    }
+
+    #[test]
+    fn rejects_a_diff_out_of_order() {
+        let mut d = diff();
+        d.swap(1, 2);
+        let data = encode(&blocks(), &d).unwrap();
+        assert_eq!(decode(&data, 5), Err(BatchDecodeError::DiffOrder(2)));
+        let mut d = diff();
+        d.push(d[3]);
+        let data = encode(&blocks(), &d).unwrap();
+        assert_eq!(decode(&data, 5), Err(BatchDecodeError::DiffOrder(4)));
     }
 
     #[test]
     fn rejects_bad_prefix_and_numbers() {
-        let data = encode(&blocks()).unwrap();
+        let data = encode(&blocks(), &diff()).unwrap();
         assert_eq!(decode(&data[..1], 5), Err(BatchDecodeError::TooShort(1)));
         let mut v = data.clone();
         v[0] = 9;
@@ -256,7 +457,7 @@ mod tests {
 
     #[test]
     fn rejects_truncated_and_corrupt() {
-        let data = encode(&blocks()).unwrap();
+        let data = encode(&blocks(), &diff()).unwrap();
         for cut in [3, data.len() / 2, data.len() - 1] {
             let r = decode(&data[..cut], 5);
             assert!(

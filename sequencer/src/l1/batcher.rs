@@ -7,9 +7,13 @@
 //! 2. L1 behind the local batches (an L1 reorg dropped a commit, or the dev L1 restarted from
 //!    an older dump): re-post the next batch from its stored data;
 //! 3. L1 holding a batch whose hash differs from the local one: `revertBatches` from there;
-//! 4. dev: `finalizeBatchUnproven` for committed batches buried `confirmations` deep;
+//! 4. dev without the prover (`--prover off`): `finalizeBatchUnproven` for committed batches
+//!    buried `confirmations` deep (with the prover on, the prover task finalizes with proofs);
 //! 5. otherwise close a new batch when the blocks after the last one reach
-//!    `--batch.max-bytes` of RLP or their oldest block is `--batch.max-age` old.
+//!    `--batch.max-bytes` of RLP or their oldest block is `--batch.max-age` old. A batch carries
+//!    its state diff and the Poseidon2 state commitment after it (see [`crate::commitment`]);
+//!    the batcher keeps the commitment tree at its last closed batch, rebuilt on start from the
+//!    genesis state and the diffs of the stored batches.
 //!
 //! The batches (data included) and the transaction in flight are in MDBX, so a restart
 //! continues where it stopped.
@@ -46,11 +50,12 @@ use crate::builder::unix_now;
 /// A transaction not mined after this long is replaced with higher fees.
 pub const RESUBMIT_AFTER: Duration = Duration::from_secs(6);
 
-/// Starts the batcher thread.
+/// Starts the batcher thread. `finalize_unproven`: finalize committed batches with
+/// `finalizeBatchUnproven` (dev deployments without a prover).
 pub fn spawn(
     s: Arc<Settlement>,
     signer: PrivateKeySigner,
-    dev: bool,
+    finalize_unproven: bool,
     settings: L1Settings,
     stop: Arc<AtomicBool>,
 ) -> eyre::Result<std::thread::JoinHandle<()>> {
@@ -58,8 +63,9 @@ pub fn spawn(
         let mut batcher = Batcher {
             s,
             signer,
-            dev,
+            finalize_unproven,
             settings,
+            commitment: None,
             deposit_scan: 0,
             deposit_next: 0,
             sidecar_form: super::blobs::SidecarForm::Eip7594,
@@ -88,8 +94,10 @@ pub fn spawn(
 pub struct Batcher {
     s: Arc<Settlement>,
     signer: PrivateKeySigner,
-    dev: bool,
+    finalize_unproven: bool,
     settings: L1Settings,
+    /// The state commitment tree after batch `.0` (the last closed batch), built on first use.
+    commitment: Option<(u64, lanes_prover::StateCommitment)>,
     /// Next L1 block to read `DepositQueued` events from.
     deposit_scan: u64,
     /// Index of the next deposit the scan would queue.
@@ -304,8 +312,8 @@ impl Batcher {
             return self.post(&record).await;
         }
 
-        // 4. Dev: finalize what is committed and buried deep enough.
-        if self.dev && finalized < committed {
+        // 4. Dev without a prover: finalize what is committed and buried deep enough.
+        if self.finalize_unproven && finalized < committed {
             let next = finalized + 1;
             let buried = self
                 .store()
@@ -328,6 +336,8 @@ impl Batcher {
                     record.header.first_block, record.header.last_block
                 ),
                 txs = record.tx_count,
+                diff = record.diff_len,
+                commitment = %record.header.state_commitment,
                 rlp_bytes = record.rlp_len,
                 data_bytes = record.data.len(),
                 withdrawals = record.withdrawals.len(),
@@ -411,8 +421,46 @@ impl Batcher {
         Ok(())
     }
 
+    /// The commitment tree after batch `index`, from the cached one or rebuilt from the
+    /// genesis state and the diffs of stored batches `1..=index`.
+    fn commitment_at(&mut self, index: u64) -> eyre::Result<&mut lanes_prover::StateCommitment> {
+        if self.commitment.as_ref().map(|(i, _)| *i) != Some(index) {
+            self.commitment = None;
+            let started = std::time::Instant::now();
+            let mut tree = self.s.genesis_tree()?;
+            for i in 1..=index {
+                let record = self
+                    .store()
+                    .batch(i)?
+                    .ok_or_else(|| eyre!("batch {i} missing from storage"))?;
+                let decoded = batch::decode(&record.data, record.header.first_block)
+                    .map_err(|e| eyre!("stored batch {i} does not decode: {e}"))?;
+                crate::commitment::apply(&mut tree, &decoded.diff)
+                    .map_err(|e| eyre!("replaying the diff of batch {i}: {e}"))?;
+                if tree.root_b256() != record.header.state_commitment {
+                    return Err(eyre!(
+                        "replaying stored batch {i} gives commitment {}, it was closed with {}",
+                        tree.root_b256(),
+                        record.header.state_commitment
+                    ));
+                }
+            }
+            info!(
+                batch = index,
+                keys = tree.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "state commitment rebuilt"
+            );
+            self.commitment = Some((index, tree));
+        }
+        match &mut self.commitment {
+            Some((_, tree)) => Ok(tree),
+            None => Err(eyre!("no commitment tree")),
+        }
+    }
+
     /// Builds the next batch if it is due.
-    fn close_batch(&self, last_index: u64) -> eyre::Result<Option<BatchRecord>> {
+    fn close_batch(&mut self, last_index: u64) -> eyre::Result<Option<BatchRecord>> {
         let prev = self.store().batch(last_index)?;
         let (first, parent_hash) = match &prev {
             Some(p) => (p.header.last_block + 1, p.batch_hash),
@@ -424,24 +472,56 @@ impl Batcher {
                     .reader()?
                     .header(0)?
                     .ok_or_else(|| eyre!("no genesis"))?;
-                (1, genesis_batch_hash(genesis.state_root))
+                (
+                    1,
+                    genesis_batch_hash(genesis.state_root, self.s.genesis_commitment),
+                )
             }
         };
         let head = self.s.node.head();
         if head.number < first {
             return Ok(None);
         }
-        let CollectedBlocks {
-            blocks,
-            withdrawals,
-            tx_count,
-            last_deposit,
-        } = collect_blocks(
+        let mut collected = collect_blocks(
             &self.s.node,
             first,
             head.number,
             self.settings.batch_max_bytes,
         )?;
+        let rlp_len = batch::rlp_len(&collected.blocks);
+        let oldest = collected.blocks.first().map_or(0, |b| b.timestamp);
+        let due = rlp_len >= self.settings.batch_max_bytes
+            || unix_now() >= oldest + self.settings.batch_max_age.as_secs();
+        if !due {
+            return Ok(None);
+        }
+        // The state diff of the blocks; a batch the prover could not take (too many keys)
+        // gives up blocks from its end.
+        let diff = loop {
+            let last = collected.blocks.last().map_or(first, |b| b.number);
+            let diff = {
+                let reader = self.s.node.store().reader()?;
+                crate::commitment::range_diff(&reader, head.number, first, last)?
+            };
+            if diff.len() <= lanes_prover::MAX_DIFF_ENTRIES || collected.blocks.len() == 1 {
+                break diff;
+            }
+            collected = collect_blocks(&self.s.node, first, last - 1, usize::MAX)?;
+        };
+        if diff.len() > lanes_prover::MAX_DIFF_ENTRIES {
+            return Err(eyre!(
+                "block {first} alone changes {} keys, over the prover's limit of {}",
+                diff.len(),
+                lanes_prover::MAX_DIFF_ENTRIES
+            ));
+        }
+        let CollectedBlocks {
+            blocks,
+            withdrawals,
+            tx_count,
+            last_deposit,
+        } = collected;
+        let rlp_len = batch::rlp_len(&blocks);
         // Deposits consumed up to the end of this batch: its last finalized deposit, else
         // the same as the previous batch.
         let (deposit_count, deposit_hash) = match (last_deposit, &prev) {
@@ -449,13 +529,6 @@ impl Batcher {
             (None, Some(p)) => (p.header.deposit_count, p.header.deposit_hash),
             (None, None) => (0, B256::ZERO),
         };
-        let rlp_len = batch::rlp_len(&blocks);
-        let oldest = blocks.first().map_or(0, |b| b.timestamp);
-        let due = rlp_len >= self.settings.batch_max_bytes
-            || unix_now() >= oldest + self.settings.batch_max_age.as_secs();
-        if !due {
-            return Ok(None);
-        }
         let last_block = blocks.last().map_or(first, |b| b.number);
         let post_state_root = self
             .s
@@ -465,14 +538,28 @@ impl Batcher {
             .header(last_block)?
             .ok_or_else(|| eyre!("block {last_block} missing"))?
             .state_root;
-        let data = batch::encode(&blocks)?;
+        let data = batch::encode(&blocks, &diff)?;
+        let state_commitment = {
+            let tree = self.commitment_at(last_index)?;
+            let applied = crate::commitment::apply(tree, &diff);
+            let root = tree.root_b256();
+            if let Err(e) = applied {
+                self.commitment = None;
+                return Err(eyre!(
+                    "batch {}: the state commitment refuses the diff: {e}",
+                    last_index + 1
+                ));
+            }
+            root
+        };
         let leaves: Vec<B256> = withdrawals
             .iter()
             .map(|w| withdrawal_leaf(&w.to_sol()))
             .collect();
         let da = self.s.da;
+        let payload_hash = keccak256(&data);
         let data_hash = match da {
-            DaKind::Calldata => keccak256(&data),
+            DaKind::Calldata => payload_hash,
             DaKind::Blob => blob_data_hash(&super::blobs::versioned_hashes(&data)?),
         };
         let header = BatchHeader {
@@ -485,13 +572,19 @@ impl Batcher {
             withdrawalsRoot: withdrawals_root(&leaves),
             depositCount: deposit_count,
             depositHash: deposit_hash,
+            stateCommitment: state_commitment,
+            payloadHash: payload_hash,
         };
+        if let Some((i, _)) = &mut self.commitment {
+            *i = last_index + 1;
+        }
         Ok(Some(BatchRecord {
             batch_hash: batch_hash(&header),
             header: StoredHeader::from(&header),
             data: data.into(),
             rlp_len,
             tx_count,
+            diff_len: diff.len(),
             da,
             l1_txs: Vec::new(),
             landed: None,

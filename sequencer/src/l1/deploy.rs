@@ -37,15 +37,17 @@ pub async fn wait_receipt(
     }
 }
 
-/// Deploys Bridge and Rollup with `signer` as deployer, sequencer and prover. Returns
+/// Deploys Bridge and Rollup with `signer` as deployer and sequencer and `prover` as the
+/// prover; `genesis` is the L2 genesis state root, block hash and state commitment. Returns
 /// (rollup, bridge).
 pub async fn deploy(
     l1: &L1Client,
     signer: &PrivateKeySigner,
+    prover: Address,
     dev: bool,
-    genesis_state_root: B256,
-    genesis_hash: B256,
+    genesis: [B256; 3],
 ) -> eyre::Result<(Address, Address)> {
+    let [genesis_state_root, genesis_hash, genesis_commitment] = genesis;
     let chain_id = l1.chain_id().await?;
     let me = signer.address();
     let nonce = l1.nonce(me, "pending").await?;
@@ -59,7 +61,18 @@ pub async fn deploy(
             "contract artifacts have no bytecode (contracts/artifacts)"
         ));
     }
-    rollup_code.extend((me, me, bridge, dev, genesis_state_root, genesis_hash).abi_encode_params());
+    rollup_code.extend(
+        (
+            me,
+            prover,
+            bridge,
+            dev,
+            genesis_state_root,
+            genesis_hash,
+            genesis_commitment,
+        )
+            .abi_encode_params(),
+    );
     let txs = [
         (None, bridge_code, 3_000_000u64),
         (None, rollup_code, 5_000_000),

@@ -21,9 +21,9 @@ use tracing::{error, info, warn};
 
 use super::{
     L1Settings, Settlement,
-    batch::{self, BatchBlock},
+    batch::{self, DecodedBatch},
     contracts::{self, BatchHeader, IRollup},
-    store::{DaKind, L1Store},
+    store::{DaKind, L1Store, PendingProof},
 };
 use crate::builder::BlockBuilder;
 
@@ -63,10 +63,25 @@ pub fn spawn(
     stop: Arc<AtomicBool>,
 ) -> eyre::Result<std::thread::JoinHandle<()>> {
     super::spawn_worker("derive", move || async move {
+        let proof_source = match settings
+            .proofs_from
+            .as_deref()
+            .map(super::client::L1Client::new)
+        {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => {
+                error!(error = %e, "--proofs-from is not a usable JSON-RPC URL; not checking proofs");
+                None
+            }
+            None => None,
+        };
         let mut d = Deriver {
             s,
             builder,
             settings,
+            commitment: None,
+            check_proofs: proof_source.is_some(),
+            proof_source,
         };
         let mut last_error = String::new();
         while !stop.load(Ordering::Relaxed) {
@@ -97,6 +112,12 @@ pub struct Deriver {
     s: Arc<Settlement>,
     builder: BlockBuilder,
     settings: L1Settings,
+    /// The commitment tree at the head (the last derived batch), built on first use.
+    commitment: Option<lanes_prover::StateCommitment>,
+    /// Whether derived batches are kept until their proofs are checked.
+    check_proofs: bool,
+    /// The node that serves proofs (`--proofs-from`).
+    proof_source: Option<super::client::L1Client>,
 }
 
 impl std::fmt::Debug for Deriver {
@@ -111,7 +132,7 @@ pub fn check_batch(
     header: &BatchHeader,
     data: &[u8],
     head: u64,
-) -> Result<Vec<BatchBlock>, DeriveError> {
+) -> Result<DecodedBatch, DeriveError> {
     check_batch_as(header, data, head, DaKind::Calldata)
 }
 
@@ -122,8 +143,20 @@ pub fn check_batch_as(
     data: &[u8],
     head: u64,
     da: DaKind,
-) -> Result<Vec<BatchBlock>, DeriveError> {
+) -> Result<DecodedBatch, DeriveError> {
     let index = header.index;
+    // The payload hash is what the proof's data hash is; for blobs it is the only link between
+    // the proof and the blobs' versioned hashes, so every follower checks it.
+    if keccak256(data) != header.payloadHash {
+        return Err(halt(
+            index,
+            format!(
+                "payload hash mismatch: the data hashes to {}, the header says {}",
+                keccak256(data),
+                header.payloadHash
+            ),
+        ));
+    }
     if da == DaKind::Calldata && keccak256(data) != header.dataHash {
         return Err(halt(
             index,
@@ -143,9 +176,9 @@ pub fn check_batch_as(
             ),
         ));
     }
-    let blocks = batch::decode(data, header.firstBlock)
+    let decoded = batch::decode(data, header.firstBlock)
         .map_err(|e| halt(index, format!("bad batch data: {e}")))?;
-    let last = blocks.last().map_or(0, |b| b.number);
+    let last = decoded.blocks.last().map_or(0, |b| b.number);
     if last != header.lastBlock {
         return Err(halt(
             index,
@@ -155,7 +188,116 @@ pub fn check_batch_as(
             ),
         ));
     }
-    Ok(blocks)
+    Ok(decoded)
+}
+
+/// Reads batch `index` from its commit transaction `tx_hash` on L1: the header (checked
+/// against `batch_hash`), the batch data (calldata, or the blobs fetched from the L1 node and
+/// checked against their versioned hashes) and the DA kind.
+pub async fn read_commit(
+    l1: &super::client::L1Client,
+    index: u64,
+    batch_hash: B256,
+    tx_hash: B256,
+) -> Result<(BatchHeader, Vec<u8>, DaKind), DeriveError> {
+    let tx = l1
+        .transaction(tx_hash)
+        .await
+        .map_err(eyre::Report::from)?
+        .ok_or_else(|| eyre::eyre!("commit transaction {tx_hash} not found on L1"))?;
+    let input = alloy_consensus::Transaction::input(tx.inner.inner());
+    let (header, data, da) = match IRollup::commitBatchCall::abi_decode(input) {
+        Ok(call) => (call.h, call.data.to_vec(), DaKind::Calldata),
+        Err(_) => match IRollup::commitBatchBlobsCall::abi_decode(input) {
+            Ok(call) => {
+                let stated: Vec<B256> =
+                    alloy_consensus::Transaction::blob_versioned_hashes(tx.inner.inner())
+                        .map(|h| h.to_vec())
+                        .unwrap_or_default();
+                if contracts::blob_data_hash(&stated) != call.h.dataHash {
+                    return Err(halt(
+                        index,
+                        format!(
+                            "the versioned hashes of {tx_hash} hash to {}, the header says {}",
+                            contracts::blob_data_hash(&stated),
+                            call.h.dataHash
+                        ),
+                    ));
+                }
+                let mut blobs = Vec::with_capacity(stated.len().min(super::blobs::MAX_BLOBS));
+                for vh in stated.iter().take(super::blobs::MAX_BLOBS) {
+                    // Unavailable blobs are an L1 access problem, not a bad batch: retry.
+                    let blob = l1
+                        .blob(*vh)
+                        .await
+                        .map_err(|e| eyre::eyre!("fetching blob {vh} of batch {index}: {e}"))?
+                        .ok_or_else(|| {
+                            eyre::eyre!(
+                                "blob {vh} of batch {index} is not available from the L1 node"
+                            )
+                        })?;
+                    blobs.push(blob);
+                }
+                let data = super::blobs::decode(&blobs, &stated)
+                    .map_err(|e| halt(index, format!("bad blob data: {e}")))?;
+                (call.h, data, DaKind::Blob)
+            }
+            Err(e) => {
+                return Err(halt(
+                    index,
+                    format!("commit transaction {tx_hash} is not a commitBatch call: {e}"),
+                ));
+            }
+        },
+    };
+    if header.index != index || contracts::batch_hash(&header) != batch_hash {
+        return Err(halt(
+            index,
+            format!(
+                "the header in transaction {tx_hash} hashes to {}, the event says {batch_hash}",
+                contracts::batch_hash(&header)
+            ),
+        ));
+    }
+    Ok((header, data, da))
+}
+
+/// Finds committed batch `index` on L1 (through `Rollup.batches` and its `BatchCommitted`
+/// event) and reads it with [`read_commit`]. `None` if the batch is not committed.
+pub async fn fetch_batch(
+    l1: &super::client::L1Client,
+    rollup: alloy_primitives::Address,
+    index: u64,
+) -> Result<Option<(BatchHeader, Vec<u8>, DaKind)>, DeriveError> {
+    let info = l1
+        .view(rollup, IRollup::batchesCall { index })
+        .await
+        .map_err(eyre::Report::from)?;
+    if info.batchHash == B256::ZERO {
+        return Ok(None);
+    }
+    let filter = Filter::new()
+        .address(rollup)
+        .event_signature(IRollup::BatchCommitted::SIGNATURE_HASH)
+        .topic1(B256::from(alloy_primitives::U256::from(index)))
+        .from_block(info.l1Block)
+        .to_block(info.l1Block);
+    let logs = l1.logs(&filter).await.map_err(eyre::Report::from)?;
+    for log in logs {
+        let Ok(ev) = IRollup::BatchCommitted::decode_log_data(log.data()) else {
+            continue;
+        };
+        if ev.index == index && ev.batchHash == info.batchHash {
+            let tx = log
+                .transaction_hash
+                .ok_or_else(|| eyre::eyre!("log without a transaction hash"))?;
+            return read_commit(l1, index, info.batchHash, tx).await.map(Some);
+        }
+    }
+    Err(DeriveError::Retry(eyre::eyre!(
+        "no BatchCommitted event for batch {index} in L1 block {}",
+        info.l1Block
+    )))
 }
 
 impl Deriver {
@@ -196,6 +338,21 @@ impl Deriver {
                         .map_err(eyre::Report::from)?
                         .unwrap_or_default(),
                 };
+            }
+        }
+        // Proofs of derived batches that L1 has finalized.
+        let mut checked = u64::MAX;
+        if let Some(source) = &self.proof_source {
+            let final_batch =
+                super::verify::check_proofs(&self.s, source, &self.s.proofs, cursor.batch)
+                    .await
+                    .map_err(DeriveError::Retry);
+            let pc = self.store().proof_cursor().map_err(eyre::Report::from)?;
+            self.s.view.write().final_batch = Some(pc.final_batch);
+            checked = pc.checked;
+            if let Err(e) = final_batch {
+                // Keep deriving while the proof source is unreachable (up to the bound below).
+                warn!(error = %format!("{e:#}"), "checking batch proofs: will retry");
             }
         }
         let safe = head.saturating_sub(self.settings.confirmations);
@@ -249,6 +406,13 @@ impl Deriver {
                         format!("expected batch {} next on L1", cursor.batch + 1),
                     ));
                 }
+                if self.check_proofs
+                    && ev.index > checked.saturating_add(super::verify::MAX_UNCHECKED)
+                {
+                    // Too many derived batches wait for their proofs: hold derivation (what is
+                    // kept for them is bounded) and rescan from here later.
+                    return Ok(());
+                }
                 let tx_hash = log
                     .transaction_hash
                     .ok_or_else(|| eyre::eyre!("log without a transaction hash"))?;
@@ -279,69 +443,7 @@ impl Deriver {
         batch_hash: B256,
         tx_hash: B256,
     ) -> Result<(), DeriveError> {
-        let tx = self
-            .s
-            .l1
-            .transaction(tx_hash)
-            .await
-            .map_err(eyre::Report::from)?
-            .ok_or_else(|| eyre::eyre!("commit transaction {tx_hash} not found on L1"))?;
-        let input = alloy_consensus::Transaction::input(tx.inner.inner());
-        let (header, data, da) = match IRollup::commitBatchCall::abi_decode(input) {
-            Ok(call) => (call.h, call.data.to_vec(), DaKind::Calldata),
-            Err(_) => match IRollup::commitBatchBlobsCall::abi_decode(input) {
-                Ok(call) => {
-                    let stated: Vec<B256> =
-                        alloy_consensus::Transaction::blob_versioned_hashes(tx.inner.inner())
-                            .map(|h| h.to_vec())
-                            .unwrap_or_default();
-                    if contracts::blob_data_hash(&stated) != call.h.dataHash {
-                        return Err(halt(
-                            index,
-                            format!(
-                                "the versioned hashes of {tx_hash} hash to {}, the header says {}",
-                                contracts::blob_data_hash(&stated),
-                                call.h.dataHash
-                            ),
-                        ));
-                    }
-                    let mut blobs = Vec::with_capacity(stated.len().min(super::blobs::MAX_BLOBS));
-                    for vh in stated.iter().take(super::blobs::MAX_BLOBS) {
-                        // Unavailable blobs are an L1 access problem, not a bad batch: retry.
-                        let blob = self
-                            .s
-                            .l1
-                            .blob(*vh)
-                            .await
-                            .map_err(|e| eyre::eyre!("fetching blob {vh} of batch {index}: {e}"))?
-                            .ok_or_else(|| {
-                                eyre::eyre!(
-                                    "blob {vh} of batch {index} is not available from the L1 node"
-                                )
-                            })?;
-                        blobs.push(blob);
-                    }
-                    let data = super::blobs::decode(&blobs, &stated)
-                        .map_err(|e| halt(index, format!("bad blob data: {e}")))?;
-                    (call.h, data, DaKind::Blob)
-                }
-                Err(e) => {
-                    return Err(halt(
-                        index,
-                        format!("commit transaction {tx_hash} is not a commitBatch call: {e}"),
-                    ));
-                }
-            },
-        };
-        if header.index != index || contracts::batch_hash(&header) != batch_hash {
-            return Err(halt(
-                index,
-                format!(
-                    "the header in transaction {tx_hash} hashes to {}, the event says {batch_hash}",
-                    contracts::batch_hash(&header)
-                ),
-            ));
-        }
+        let (header, data, da) = read_commit(&self.s.l1, index, batch_hash, tx_hash).await?;
         self.apply_batch(&header, &data, da)
     }
 
@@ -354,10 +456,10 @@ impl Deriver {
     ) -> Result<(), DeriveError> {
         let index = header.index;
         let head = self.s.node.head().number;
-        let blocks = check_batch_as(header, data, head, da)?;
+        let batch = check_batch_as(header, data, head, da)?;
         // Decode and recover every transaction before executing anything.
-        let mut decoded = Vec::with_capacity(blocks.len());
-        for block in &blocks {
+        let mut decoded = Vec::with_capacity(batch.blocks.len());
+        for block in &batch.blocks {
             let mut txs = Vec::with_capacity(block.transactions.len());
             for (i, raw) in block.transactions.iter().enumerate() {
                 let tx = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|e| {
@@ -416,13 +518,106 @@ impl Deriver {
                 ),
             ));
         }
+        // The state diff the batch carries must be what re-execution changed, and applying it
+        // to this node's commitment must give the header's commitment.
+        let own = {
+            let reader = self
+                .s
+                .node
+                .store()
+                .reader()
+                .map_err(|e| halt(index, format!("reading state: {e}")))?;
+            crate::commitment::range_diff(&reader, head.number, header.firstBlock, head.number)
+                .map_err(|e| halt(index, format!("reading the state diff: {e}")))?
+        };
+        if own != batch.diff {
+            let at = own
+                .iter()
+                .zip(&batch.diff)
+                .position(|(a, b)| a != b)
+                .unwrap_or(own.len().min(batch.diff.len()));
+            return Err(halt(
+                index,
+                format!(
+                    "the batch's state diff differs from re-execution at entry {at} ({} entries carried, {} re-executed): carried {:?}, re-executed {:?}",
+                    batch.diff.len(),
+                    own.len(),
+                    batch.diff.get(at),
+                    own.get(at)
+                ),
+            ));
+        }
+        let tree = self.commitment()?;
+        let prev_commitment = tree.root_b256();
+        let entries = crate::commitment::diff_entries(tree, &batch.diff);
+        if let Err(e) = crate::commitment::apply(tree, &batch.diff) {
+            self.commitment = None;
+            return Err(halt(
+                index,
+                format!("the state commitment refuses the diff: {e}"),
+            ));
+        }
+        let commitment = tree.root_b256();
+        if commitment != header.stateCommitment {
+            self.commitment = None;
+            return Err(halt(
+                index,
+                format!(
+                    "state commitment after the batch is {commitment}, the commit says {}",
+                    header.stateCommitment
+                ),
+            ));
+        }
+        if self.check_proofs {
+            let pending = PendingProof {
+                batch_hash: contracts::batch_hash(header),
+                public_inputs: lanes_prover::PublicInputs {
+                    index,
+                    prev_commitment,
+                    new_commitment: commitment,
+                    data_hash: keccak256(data),
+                },
+                data: data.to_vec().into(),
+                diff: entries,
+            };
+            self.store()
+                .set_pending_proof(index, Some(&pending))
+                .map_err(|e| DeriveError::Retry(e.into()))?;
+        }
         info!(
             batch = index,
             blocks = format!("{}..={}", header.firstBlock, header.lastBlock),
             head = %head.hash(),
             state_root = %head.state_root,
+            %commitment,
+            diff = batch.diff.len(),
             "batch derived and checked"
         );
         Ok(())
+    }
+
+    /// This node's commitment tree at its head (built from its state on first use).
+    fn commitment(&mut self) -> Result<&mut lanes_prover::StateCommitment, DeriveError> {
+        if self.commitment.is_none() {
+            let started = std::time::Instant::now();
+            let reader = self
+                .s
+                .node
+                .store()
+                .reader()
+                .map_err(|e| DeriveError::Retry(e.into()))?;
+            let tree = crate::commitment::from_state(&reader)
+                .map_err(|e| halt(0, format!("building the state commitment: {e}")))?;
+            info!(
+                keys = tree.len(),
+                ms = started.elapsed().as_millis() as u64,
+                commitment = %tree.root_b256(),
+                "state commitment built from the head state"
+            );
+            self.commitment = Some(tree);
+        }
+        self.commitment
+            .as_mut()
+            .ok_or_else(|| DeriveError::Retry(eyre::eyre!("no commitment tree")))
     }
 }

@@ -1,8 +1,13 @@
 //! Settlement on Ethereum: the node's side of the `Rollup` and `Bridge` contracts.
 //!
-//! - [`batch`]: the batch data format (version, compression, zstd of the RLP blocks);
-//! - [`batcher`]: the sequencer posts batches to L1, tracks and re-posts them, finalizes in dev;
-//! - [`derive`]: a follower rebuilds the chain from L1 alone and checks every state root;
+//! - [`batch`]: the batch data format (version, compression, zstd of the RLP blocks and the
+//!   state diff);
+//! - [`batcher`]: the sequencer posts batches to L1, tracks and re-posts them, finalizes in dev
+//!   when no prover runs;
+//! - [`prove`]: the prover proves committed batches and finalizes them with their proofs;
+//!   [`proofs`]: the proofs on disk;
+//! - [`derive`]: a follower rebuilds the chain from L1 alone and checks every state root and
+//!   state commitment; [`verify`]: it checks each finalized batch's proof;
 //! - [`anvil`]: the dev L1 that `lanes node --dev` starts when no `--l1-rpc` is given;
 //! - [`deploy`], [`contracts`], [`client`]: deployment, ABI, and a small L1 JSON-RPC client;
 //! - [`store`]: batcher and follower state in MDBX; [`rpc`]: the `lanes_` JSON-RPC methods.
@@ -17,8 +22,11 @@ pub mod client;
 pub mod contracts;
 pub mod deploy;
 pub mod derive;
+pub mod proofs;
+pub mod prove;
 pub mod rpc;
 pub mod store;
+pub mod verify;
 
 use std::{
     path::PathBuf,
@@ -44,6 +52,9 @@ use store::{DaKind, Deployment, L1Store};
 /// Index of the dev-mnemonic account that signs L1 transactions in dev mode (the last of the
 /// ten, so the first accounts stay free for users on L1).
 pub const DEV_SEQUENCER_INDEX: u32 = 9;
+/// Index of the dev-mnemonic account that is the Rollup's prover in dev mode (its own key, so
+/// the prover's and the batcher's L1 nonces never collide).
+pub const DEV_PROVER_INDEX: u32 = 8;
 
 /// Settlement settings resolved from the command line.
 #[derive(Debug, Clone)]
@@ -70,6 +81,14 @@ pub struct L1Settings {
     pub anvil_bin: Option<PathBuf>,
     /// How often the batcher and follower poll L1.
     pub poll: Duration,
+    /// Run the prover inside the node (`--prover on`).
+    pub prover: bool,
+    /// File with the prover's L1 private key (hex); dev mode uses a dev account.
+    pub prover_key_file: Option<PathBuf>,
+    /// Proof settings.
+    pub prover_config: lanes_prover::ProverConfig,
+    /// A follower fetches batch proofs from this node's JSON-RPC (`--proofs-from`).
+    pub proofs_from: Option<String>,
 }
 
 /// Which side of settlement this node runs.
@@ -96,6 +115,9 @@ pub struct L1View {
     pub derived_batch: Option<u64>,
     /// Why the follower stopped, if it did.
     pub halted: Option<String>,
+    /// A follower that checks proofs: the last batch that, with every batch before it, has a
+    /// verified proof.
+    pub final_batch: Option<u64>,
 }
 
 /// Settlement state shared by the batcher or follower and the RPC.
@@ -117,6 +139,12 @@ pub struct Settlement {
     pub node: Arc<Node>,
     /// Latest L1 view.
     pub view: RwLock<L1View>,
+    /// Poseidon2 state commitment of the genesis state (batch 0's on L1).
+    pub genesis_commitment: B256,
+    /// Batch proofs on disk (served by `lanes_getBatchProof`).
+    pub proofs: proofs::ProofStore,
+    /// Whether this node runs the prover.
+    pub prover: bool,
 }
 
 /// A running batcher or follower (and the dev anvil, if started).
@@ -126,10 +154,17 @@ pub struct L1Handle {
     pub settlement: Arc<Settlement>,
     stop: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
+    prover: Option<JoinHandle<()>>,
     anvil: Option<anvil::Anvil>,
 }
 
 impl Settlement {
+    /// The state commitment tree of the genesis state.
+    pub fn genesis_tree(&self) -> eyre::Result<lanes_prover::StateCommitment> {
+        crate::commitment::genesis(&self.node.chain().genesis_diff())
+            .map_err(|e| eyre!("the genesis state has no state commitment: {e}"))
+    }
+
     /// Reads the Rollup's last committed and finalized batch and the L1 head into
     /// [`Settlement::view`], and returns what it read. Called before the RPC serves (so
     /// `lanes_rollupConfig` never reports a batch count it has not read) and on every poll.
@@ -155,7 +190,10 @@ impl L1Handle {
     /// Stops the worker and waits for it; stops anvil.
     pub fn shutdown(mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(w) = self.worker.take() {
+        for w in [self.worker.take(), self.prover.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = w.join();
         }
         drop(self.anvil.take());
@@ -171,7 +209,17 @@ pub fn dev_signer() -> eyre::Result<PrivateKeySigner> {
         .map_err(|e| eyre!("deriving the dev sequencer key: {e}"))
 }
 
-fn read_key(path: &std::path::Path) -> eyre::Result<PrivateKeySigner> {
+/// The dev prover key: account [`DEV_PROVER_INDEX`] of the test mnemonic.
+pub fn dev_prover_signer() -> eyre::Result<PrivateKeySigner> {
+    MnemonicBuilder::<English>::default()
+        .phrase(DEV_MNEMONIC)
+        .index(DEV_PROVER_INDEX)?
+        .build()
+        .map_err(|e| eyre!("deriving the dev prover key: {e}"))
+}
+
+/// Reads a hex private key from a file (never echoing it).
+pub fn read_key(path: &std::path::Path) -> eyre::Result<PrivateKeySigner> {
     let text = std::fs::read_to_string(path)
         .wrap_err_with(|| format!("cannot read L1 key file {}", path.display()))?;
     // Never echo the file's content in errors.
@@ -227,6 +275,10 @@ pub async fn start(
         .ok_or_else(|| eyre!("no genesis block"))?;
     let genesis_root = genesis.state_root;
     let genesis_hash = alloy_primitives::Sealable::hash_slow(&genesis);
+    let genesis_commitment = crate::commitment::genesis(&node.chain().genesis_diff())
+        .map_err(|e| eyre!("the genesis state has no state commitment: {e}"))?
+        .root_b256();
+    let proofs = proofs::ProofStore::open(&datadir.join("proofs"))?;
 
     let stop = Arc::new(AtomicBool::new(false));
     if settings.follow {
@@ -240,6 +292,15 @@ pub async fn start(
         if on_l1 != genesis_hash {
             return Err(eyre!(
                 "the Rollup at {rollup} was deployed for L2 genesis {on_l1}, but this node's genesis is {genesis_hash}: start it with the same chain (--dev / --genesis / --chain-id) as the sequencer"
+            ));
+        }
+        let batch0 = l1
+            .view(rollup, contracts::IRollup::batchesCall { index: 0 })
+            .await?;
+        if batch0.stateCommitment != genesis_commitment {
+            return Err(eyre!(
+                "the Rollup at {rollup} has genesis state commitment {}, this node computes {genesis_commitment}",
+                batch0.stateCommitment
             ));
         }
         let bridge = match settings.bridge {
@@ -256,6 +317,9 @@ pub async fn start(
             da: settings.da,
             node,
             view: RwLock::new(L1View::default()),
+            genesis_commitment,
+            proofs,
+            prover: false,
         });
         settlement
             .refresh_view()
@@ -263,15 +327,26 @@ pub async fn start(
             .wrap_err_with(|| format!("reading Rollup {rollup} on {url}"))?;
         let builder = builder.ok_or_else(|| eyre!("a follower needs a block builder"))?;
         let worker = derive::spawn(settlement.clone(), builder, settings.clone(), stop.clone())?;
-        info!(%rollup, %bridge, l1 = %url, "following L1");
+        info!(%rollup, %bridge, l1 = %url, proofs_from = ?settings.proofs_from, "following L1");
         return Ok(L1Handle {
             settlement,
             stop,
             worker: Some(worker),
+            prover: None,
             anvil,
         });
     }
 
+    let prover_signer = match (&settings.prover_key_file, settings.prover) {
+        (Some(path), _) => Some(read_key(path)?),
+        (None, true) if dev => Some(dev_prover_signer()?),
+        (None, true) => {
+            return Err(eyre!(
+                "--prover on needs the prover's L1 key: pass --prover.key-file FILE (or --prover off)"
+            ));
+        }
+        (None, false) => None,
+    };
     let signer = match &settings.key_file {
         Some(path) => read_key(path)?,
         None if dev => dev_signer()?,
@@ -306,8 +381,17 @@ pub async fn start(
     let deployment = match usable {
         Some(d) => d,
         None if dev => {
-            let (rollup, bridge) =
-                deploy::deploy(&l1, &signer, true, genesis_root, genesis_hash).await?;
+            // The dev prover account is the Rollup's prover whether or not this run proves, so
+            // a later `--prover on` (or `lanes prove`) can finalize.
+            let prover_address = dev_prover_signer()?.address();
+            let (rollup, bridge) = deploy::deploy(
+                &l1,
+                &signer,
+                prover_address,
+                true,
+                [genesis_root, genesis_hash, genesis_commitment],
+            )
+            .await?;
             info!(%rollup, %bridge, "deployed the dev L1 contracts");
             // A new L1: every batch must be posted again.
             store.delete_batches_from(0)?;
@@ -346,6 +430,9 @@ pub async fn start(
         da: settings.da,
         node,
         view: RwLock::new(L1View::default()),
+        genesis_commitment,
+        proofs: proofs.clone(),
+        prover: prover_signer.is_some(),
     });
     settlement
         .refresh_view()
@@ -358,10 +445,30 @@ pub async fn start(
         sequencer = %signer.address(),
         "settling on L1"
     );
+    let prover = match prover_signer {
+        Some(key) => {
+            let chain = settlement.node.chain().clone();
+            let p = prove::Prover::new(
+                settlement.l1.clone(),
+                deployment.rollup,
+                key,
+                settings.prover_config,
+                proofs,
+                Box::new(move || {
+                    crate::commitment::genesis(&chain.genesis_diff())
+                        .map_err(|e| eyre!("genesis commitment: {e}"))
+                }),
+            )
+            .await?;
+            info!(prover = ?p, "proving batches");
+            Some(prove::spawn(p, settings.poll, stop.clone())?)
+        }
+        None => None,
+    };
     let worker = batcher::spawn(
         settlement.clone(),
         signer,
-        dev,
+        dev && prover.is_none(),
         settings.clone(),
         stop.clone(),
     )?;
@@ -369,6 +476,7 @@ pub async fn start(
         settlement,
         stop,
         worker: Some(worker),
+        prover,
         anvil,
     })
 }

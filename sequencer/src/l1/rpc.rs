@@ -1,5 +1,5 @@
 //! The `lanes_` JSON-RPC namespace: `lanes_rollupConfig`, `lanes_batchStatus`,
-//! `lanes_getWithdrawalProof`.
+//! `lanes_getWithdrawalProof`, `lanes_getBatchProof`.
 
 use std::sync::Arc;
 
@@ -30,6 +30,11 @@ trait LanesApi {
     /// The proof to claim withdrawal `id` on L1 (`Bridge.claimWithdrawal` arguments).
     #[method(name = "getWithdrawalProof")]
     fn get_withdrawal_proof(&self, id: U256) -> RpcResult<Value>;
+
+    /// Batch `index`'s proof as this node has it (proved here, or fetched and verified by a
+    /// follower): its public inputs, hashes and the proof bytes as hex.
+    #[method(name = "getBatchProof")]
+    fn get_batch_proof(&self, index: u64) -> RpcResult<Value>;
 }
 
 fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
@@ -66,7 +71,10 @@ impl LanesApiServer for LanesRpc {
             "lastFinalizedBatch": v.last_finalized,
             "l1Head": v.l1_head,
             "derivedBatch": v.derived_batch,
+            "finalBatch": v.final_batch,
             "halted": v.halted,
+            "prover": self.s.prover,
+            "genesisStateCommitment": self.s.genesis_commitment,
         }))
     }
 
@@ -79,13 +87,25 @@ impl LanesApiServer for LanesRpc {
         } else {
             "pending"
         };
+        let store = L1Store(self.s.node.store());
         if self.s.role == Role::Follower {
             if index > v.derived_batch.unwrap_or(0) && index > v.last_committed {
                 return Err(not_found(format!("batch {index} is not known")));
             }
-            return Ok(json!({ "index": index, "state": state }));
+            // Final only with a verified proof for it and every batch before it.
+            let proof = store.proof_status(index).map_err(internal)?;
+            let state = match v.final_batch {
+                Some(f) if index <= f => "final",
+                _ => state,
+            };
+            return Ok(json!({
+                "index": index,
+                "state": state,
+                "derived": index <= v.derived_batch.unwrap_or(0),
+                "proof": proof,
+            }));
         }
-        let record = L1Store(self.s.node.store())
+        let record = store
             .batch(index)
             .map_err(internal)?
             .ok_or_else(|| not_found(format!("batch {index} is not known")))?;
@@ -99,6 +119,10 @@ impl LanesApiServer for LanesRpc {
             "withdrawalsRoot": record.header.withdrawals_root,
             "depositCount": record.header.deposit_count,
             "depositHash": record.header.deposit_hash,
+            "stateCommitment": record.header.state_commitment,
+            "payloadHash": record.header.payload_hash,
+            "diffEntries": record.diff_len,
+            "proofHash": self.s.proofs.get(index).ok().flatten().map(|(m, _)| m.proof_hash),
             "txCount": record.tx_count,
             "dataSize": record.data.len(),
             "rlpSize": record.rlp_len,
@@ -157,13 +181,36 @@ impl LanesApiServer for LanesRpc {
                 "leafIndex": pos,
                 "proof": proof,
                 "withdrawalsRoot": record.header.withdrawals_root,
-            "depositCount": record.header.deposit_count,
-            "depositHash": record.header.deposit_hash,
                 "l2Transaction": w.l2_tx,
             }));
         }
         Err(not_found(format!(
             "withdrawal {id} is not in a closed batch yet"
         )))
+    }
+
+    fn get_batch_proof(&self, index: u64) -> RpcResult<Value> {
+        let (meta, bytes) = self
+            .s
+            .proofs
+            .get(index)
+            .map_err(internal)?
+            .ok_or_else(|| not_found(format!("no proof of batch {index} on this node")))?;
+        Ok(json!({
+            "index": meta.index,
+            "batchHash": meta.batch_hash,
+            "proofHash": meta.proof_hash,
+            "publicInputs": {
+                "index": meta.public_inputs.index,
+                "prevCommitment": meta.public_inputs.prev_commitment,
+                "newCommitment": meta.public_inputs.new_commitment,
+                "dataHash": meta.public_inputs.data_hash,
+            },
+            "publicInputsHash": meta.public_inputs_hash,
+            "security": meta.security,
+            "proveSeconds": meta.prove_s,
+            "proofSize": bytes.len(),
+            "proof": alloy_primitives::hex::encode_prefixed(&bytes),
+        }))
     }
 }

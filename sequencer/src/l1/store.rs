@@ -62,6 +62,9 @@ pub struct BatchRecord {
     pub rlp_len: usize,
     /// L2 transactions in the batch.
     pub tx_count: usize,
+    /// Entries in the batch's state diff.
+    #[serde(default)]
+    pub diff_len: usize,
     /// DA of the last posting.
     pub da: DaKind,
     /// Every L1 transaction sent for this batch (fee bumps and re-posts), oldest first.
@@ -108,6 +111,10 @@ pub struct StoredHeader {
     pub deposit_count: u64,
     /// The Bridge's rolling hash after `deposit_count` deposits.
     pub deposit_hash: B256,
+    /// Poseidon2 state commitment after the batch.
+    pub state_commitment: B256,
+    /// keccak256 of the batch data.
+    pub payload_hash: B256,
 }
 
 impl From<&StoredHeader> for BatchHeader {
@@ -122,6 +129,8 @@ impl From<&StoredHeader> for BatchHeader {
             withdrawalsRoot: h.withdrawals_root,
             depositCount: h.deposit_count,
             depositHash: h.deposit_hash,
+            stateCommitment: h.state_commitment,
+            payloadHash: h.payload_hash,
         }
     }
 }
@@ -138,6 +147,8 @@ impl From<&BatchHeader> for StoredHeader {
             withdrawals_root: h.withdrawalsRoot,
             deposit_count: h.depositCount,
             deposit_hash: h.depositHash,
+            state_commitment: h.stateCommitment,
+            payload_hash: h.payloadHash,
         }
     }
 }
@@ -204,6 +215,7 @@ pub struct FollowCursor {
 const INFLIGHT: &[u8] = b"inflight";
 const DEPLOYMENT: &[u8] = b"deployment";
 const CURSOR: &[u8] = b"follow-cursor";
+const PROOF_CURSOR: &[u8] = b"proof-cursor";
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
     // Serializing these plain structs cannot fail.
@@ -301,4 +313,75 @@ impl L1Store<'_> {
     pub fn set_cursor(&self, c: &FollowCursor) -> StorageResult<()> {
         self.set_meta(CURSOR, Some(c))
     }
+
+    /// The follower's proof-checking progress.
+    pub fn proof_cursor(&self) -> StorageResult<ProofCursor> {
+        Ok(self.meta(PROOF_CURSOR)?.unwrap_or_default())
+    }
+
+    /// Saves the follower's proof-checking progress.
+    pub fn set_proof_cursor(&self, c: &ProofCursor) -> StorageResult<()> {
+        self.set_meta(PROOF_CURSOR, Some(c))
+    }
+
+    /// What a follower keeps of derived batch `index` until its proof is checked.
+    pub fn pending_proof(&self, index: u64) -> StorageResult<Option<PendingProof>> {
+        self.meta(&indexed(b"pending-proof/", index))
+    }
+
+    /// Keeps (or with `None` drops) what a follower needs to check batch `index`'s proof.
+    pub fn set_pending_proof(&self, index: u64, p: Option<&PendingProof>) -> StorageResult<()> {
+        self.set_meta(&indexed(b"pending-proof/", index), p)
+    }
+
+    /// How batch `index`'s proof check ended, if it did.
+    pub fn proof_status(&self, index: u64) -> StorageResult<Option<ProofStatus>> {
+        self.meta(&indexed(b"proof-status/", index))
+    }
+
+    /// Records how batch `index`'s proof check ended.
+    pub fn set_proof_status(&self, index: u64, status: &ProofStatus) -> StorageResult<()> {
+        self.set_meta(&indexed(b"proof-status/", index), Some(status))
+    }
+}
+
+fn indexed(prefix: &[u8], index: u64) -> Vec<u8> {
+    [prefix, &index.to_be_bytes()[..]].concat()
+}
+
+/// A follower's proof-checking progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofCursor {
+    /// Last batch whose proof was checked (verified or not).
+    pub checked: u64,
+    /// Last batch such that it and every batch before it has a verified proof: the
+    /// follower's final batch.
+    pub final_batch: u64,
+}
+
+/// What a follower keeps of a derived batch to check its proof later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingProof {
+    /// The batch hash it was derived from.
+    pub batch_hash: B256,
+    /// The public inputs the follower computed itself.
+    pub public_inputs: lanes_prover::PublicInputs,
+    /// The batch data.
+    pub data: Bytes,
+    /// The batch's diff with old values from the follower's own commitment.
+    pub diff: Vec<lanes_prover::DiffEntry>,
+}
+
+/// How a follower's check of a batch proof ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "status", content = "detail")]
+pub enum ProofStatus {
+    /// The proof's hash matches L1 and it verifies against the derived batch.
+    Verified,
+    /// L1 finalized the batch without a proof (`finalizeBatchUnproven`, dev only).
+    Unproven,
+    /// The proof is missing or does not verify (why).
+    Invalid(String),
 }

@@ -25,6 +25,8 @@ use crate::harness::{TestNode, dev_key, quantity, store_and_log_initcode};
 
 fn header_for(data: &[u8], first: u64, last: u64, root: B256) -> BatchHeader {
     BatchHeader {
+        stateCommitment: B256::ZERO,
+        payloadHash: keccak256(data),
         index: 1,
         parentBatchHash: B256::ZERO,
         dataHash: keccak256(data),
@@ -116,7 +118,17 @@ async fn batches_re_execute_to_the_same_blocks_and_reject_bad_data() {
         withdrawals_root(&[withdrawal_leaf(&withdrawals[0].to_sol())]),
         B256::ZERO
     );
-    let data = batch::encode(&blocks).unwrap();
+    // The batch's state diff, read from the sequencer's change sets.
+    let diff = {
+        let reader = node.store().reader().unwrap();
+        lanes_sequencer::commitment::range_diff(&reader, head, 1, head).unwrap()
+    };
+    assert!(
+        diff.len() >= 5,
+        "senders, recipient, contract, its slots: {}",
+        diff.len()
+    );
+    let data = batch::encode(&blocks, &diff).unwrap();
     println!(
         "batch of {txs} txs: {} bytes of RLP, {} bytes zstd ({:.2}x)",
         batch::rlp_len(&blocks),
@@ -148,12 +160,14 @@ async fn batches_re_execute_to_the_same_blocks_and_reject_bad_data() {
     let e = check_batch(&header_for(cut, 1, head, root), cut, 0).unwrap_err();
     assert!(e.to_string().contains("bad batch data"), "{e}");
     let e = check_batch(&header, &corrupt, 0).unwrap_err();
-    assert!(e.to_string().contains("data hash mismatch"), "{e}");
+    assert!(e.to_string().contains("hash mismatch"), "{e}");
     let e = check_batch(&header_for(&data, 1, head + 1, root), &data, 0).unwrap_err();
     assert!(e.to_string().contains("the commit says"), "{e}");
     assert_eq!(follower.head().number, 0);
 
-    for block in check_batch(&header, &data, 0).unwrap() {
+    let decoded = check_batch(&header, &data, 0).unwrap();
+    assert_eq!(decoded.diff, diff);
+    for block in decoded.blocks {
         let txs = block
             .transactions
             .iter()
@@ -175,6 +189,54 @@ async fn batches_re_execute_to_the_same_blocks_and_reject_bad_data() {
         head_block["hash"].as_str().unwrap()
     );
     seq.stop().await;
+
+    // Re-execution changes exactly what the batch's diff says, and the genesis commitment
+    // advanced by the diff is the commitment of the follower's whole state, built from scratch.
+    let reader = follower.store().reader().unwrap();
+    let own = lanes_sequencer::commitment::range_diff(&reader, head, 1, head).unwrap();
+    assert_eq!(own, diff);
+    let genesis_diff = ChainSpec::dev(1337, lanes_sequencer::chain::DEFAULT_GAS_LIMIT)
+        .unwrap()
+        .genesis_diff();
+    let mut tree = lanes_sequencer::commitment::genesis(&genesis_diff).unwrap();
+    let before = tree.clone();
+    lanes_sequencer::commitment::apply(&mut tree, &diff).unwrap();
+    let scratch = lanes_sequencer::commitment::from_state(&reader).unwrap();
+    assert_eq!(tree.root_b256(), scratch.root_b256());
+    drop(reader);
+
+    // The batch proves and verifies; tampering with the data, the diff or a public input
+    // fails verification; an entry with a wrong old value cannot be proven.
+    let entries = lanes_sequencer::commitment::diff_entries(&before, &diff);
+    let mut state = before.clone();
+    let witness =
+        lanes_prover::BatchWitness::build(1, &mut state, data.clone(), entries.clone()).unwrap();
+    assert_eq!(witness.new_root, tree.root_b256());
+    let config = lanes_prover::ProverConfig {
+        security: lanes_prover::Security::Fast,
+        backend: lanes_prover::Backend::Cpu,
+    };
+    let proof = lanes_prover::prove(&witness, &config).unwrap();
+    let pi = witness.public_inputs();
+    lanes_prover::verify(&proof, &pi, &data, &entries).unwrap();
+    let mut flipped = data.clone();
+    flipped[data.len() / 3] ^= 1;
+    assert!(lanes_prover::verify(&proof, &pi, &flipped, &entries).is_err());
+    let mut other = entries.clone();
+    other[0].new = None;
+    assert!(lanes_prover::verify(&proof, &pi, &data, &other).is_err());
+    let wrong_pi = lanes_prover::PublicInputs {
+        new_commitment: pi.prev_commitment,
+        ..pi
+    };
+    assert!(lanes_prover::verify(&proof, &wrong_pi, &data, &entries).is_err());
+    let mut stale = entries.clone();
+    stale[2].old = stale[2].new;
+    let mut state = before.clone();
+    match lanes_prover::BatchWitness::build(1, &mut state, data, stale) {
+        Err(lanes_prover::CommitmentError::StaleOld { entry, .. }) => assert_eq!(entry, 2),
+        other => panic!("an inconsistent diff was accepted: {:?}", other.map(|_| ())),
+    }
 }
 
 /// L1 deposits put in the node's queue (as the batcher's L1 watcher does) become system
