@@ -112,14 +112,17 @@ impl From<SecurityArg> for lanes_prover::Security {
     }
 }
 
-/// `on` / `off`.
+/// Who finalizes batches on L1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum OnOff {
-    /// Enabled.
+pub enum ProverMode {
+    /// This node proves each committed batch and finalizes it with the proof.
     On,
-    /// Disabled.
+    /// No proofs. A dev node finalizes its batches without proofs (`finalizeBatchUnproven`,
+    /// which followers do not treat as final); elsewhere batches stay unfinalized.
     Off,
+    /// Another process proves and finalizes (`lanes prove`); this node only commits.
+    External,
 }
 
 /// `lanes statetest` flags.
@@ -330,11 +333,10 @@ pub struct NodeArgs {
     #[arg(long = "l1.anvil", env = "LANES_ANVIL", value_name = "FILE")]
     pub anvil: Option<PathBuf>,
 
-    /// Prove committed batches inside this node and finalize them on L1 with their proofs
-    /// [default: on for a dev sequencer, off otherwise]. `off` in dev finalizes batches
-    /// without proofs (`finalizeBatchUnproven`), which followers do not treat as final.
+    /// Who proves and finalizes committed batches [default: on for a dev sequencer, off
+    /// otherwise].
     #[arg(long, env = "LANES_PROVER", value_enum)]
-    pub prover: Option<OnOff>,
+    pub prover: Option<ProverMode>,
 
     /// File holding the prover's L1 private key (hex). Dev mode uses dev account 8.
     #[arg(
@@ -535,9 +537,10 @@ impl NodeArgs {
                 anvil_bin: self.anvil.clone(),
                 poll: Duration::from_millis(500),
                 prover: match self.prover {
-                    Some(p) => p == OnOff::On && !self.follow,
+                    Some(p) => p == ProverMode::On && !self.follow,
                     None => dev && !self.follow,
                 },
+                finalize_unproven: dev && self.prover == Some(ProverMode::Off),
                 prover_key_file: self.prover_key_file.clone(),
                 prover_config: lanes_prover::ProverConfig {
                     security: self.prover_security.unwrap_or_default().into(),

@@ -50,6 +50,11 @@ pub async fn run_prover(args: crate::cli::ProveArgs) -> eyre::Result<()> {
     .resolve()
     .map_err(|e| eyre::eyre!(e))?;
     let chain = chain_spec(&config)?;
+    let genesis_hash = {
+        let mut tries = crate::state::StateTries::new();
+        let root = tries.apply(&chain.genesis_diff());
+        alloy_primitives::Sealable::hash_slow(&chain.genesis_header(root))
+    };
     let signer = match (&args.key_file, args.dev) {
         (Some(path), _) => crate::l1::read_key(path)?,
         (None, true) => crate::l1::dev_prover_signer()?,
@@ -74,6 +79,7 @@ pub async fn run_prover(args: crate::cli::ProveArgs) -> eyre::Result<()> {
             crate::commitment::genesis(&chain.genesis_diff())
                 .map_err(|e| eyre::eyre!("genesis commitment: {e}"))
         }),
+        genesis_hash,
     )
     .await?;
     info!(?prover, proofs = %config.datadir.join("proofs").display(), "proving batches");

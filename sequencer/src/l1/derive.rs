@@ -457,6 +457,9 @@ impl Deriver {
         let index = header.index;
         let head = self.s.node.head().number;
         let batch = check_batch_as(header, data, head, da)?;
+        // The commitment tree must be at the state before the batch: build it (first batch
+        // after a start) before anything is imported.
+        self.commitment()?;
         // Decode and recover every transaction before executing anything.
         let mut decoded = Vec::with_capacity(batch.blocks.len());
         for block in &batch.blocks {

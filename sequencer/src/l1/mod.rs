@@ -83,6 +83,8 @@ pub struct L1Settings {
     pub poll: Duration,
     /// Run the prover inside the node (`--prover on`).
     pub prover: bool,
+    /// Dev only: finalize committed batches without proofs (`--prover off`).
+    pub finalize_unproven: bool,
     /// File with the prover's L1 private key (hex); dev mode uses a dev account.
     pub prover_key_file: Option<PathBuf>,
     /// Proof settings.
@@ -458,6 +460,7 @@ pub async fn start(
                     crate::commitment::genesis(&chain.genesis_diff())
                         .map_err(|e| eyre!("genesis commitment: {e}"))
                 }),
+                genesis_hash,
             )
             .await?;
             info!(prover = ?p, "proving batches");
@@ -468,7 +471,7 @@ pub async fn start(
     let worker = batcher::spawn(
         settlement.clone(),
         signer,
-        dev && prover.is_none(),
+        dev && settings.finalize_unproven && prover.is_none(),
         settings.clone(),
         stop.clone(),
     )?;

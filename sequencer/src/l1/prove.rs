@@ -105,7 +105,8 @@ impl std::fmt::Debug for Prover {
 
 impl Prover {
     /// A prover for `rollup` on `l1`, signing with `signer` (the Rollup's prover key), with
-    /// proofs in `store`; `genesis` builds the genesis state's commitment tree.
+    /// proofs in `store`; `genesis` builds the genesis state's commitment tree and
+    /// `genesis_hash` is the L2 genesis block hash (both checked against the Rollup).
     pub async fn new(
         l1: L1Client,
         rollup: Address,
@@ -113,8 +114,15 @@ impl Prover {
         config: ProverConfig,
         store: ProofStore,
         genesis: Box<dyn Fn() -> eyre::Result<StateCommitment> + Send>,
+        genesis_hash: alloy_primitives::B256,
     ) -> eyre::Result<Self> {
         let l1_chain_id = l1.chain_id().await?;
+        let deployed_for = l1.view(rollup, IRollup::genesisBlockHashCall {}).await?;
+        if deployed_for != genesis_hash {
+            return Err(eyre!(
+                "the Rollup at {rollup} was deployed for L2 genesis {deployed_for}, this chain's genesis is {genesis_hash}: prove with the same chain (--dev / --genesis / --chain-id) as the sequencer"
+            ));
+        }
         let on_l1 = l1.view(rollup, IRollup::proverCall {}).await?;
         if on_l1 != signer.address() {
             return Err(eyre!(
