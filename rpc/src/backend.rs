@@ -109,12 +109,35 @@ pub enum BackendError {
     Internal(String),
 }
 
+/// The blocks the `latest`, `safe` and `finalized` tags name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainMarks {
+    /// The latest block.
+    pub head: u64,
+    /// The newest block the node considers safe from reorgs (a rollup: posted to L1).
+    pub safe: u64,
+    /// The newest final block (a rollup: in a batch finalized on L1 with a proof).
+    pub finalized: u64,
+}
+
+impl ChainMarks {
+    /// All three at `head` (a node with no notion of finality beyond its own head).
+    pub const fn at_head(head: u64) -> Self {
+        Self {
+            head,
+            safe: head,
+            finalized: head,
+        }
+    }
+}
+
 /// What the JSON-RPC layer needs from a node. Implementations must be cheap to call from many
 /// tasks at once; reads see a consistent snapshot of committed blocks.
 ///
-/// Block numbers passed in are already resolved by the RPC layer: tags such as `latest`,
-/// `safe`, `finalized` map to [`EthBackend::head_number`], `earliest` to 0, and `pending` to the
-/// head as well (the pending block is not materialised), except where a method says otherwise.
+/// Block numbers passed in are already resolved by the RPC layer: `latest` maps to
+/// [`EthBackend::head_number`], `safe` and `finalized` to [`EthBackend::marks`], `earliest` to 0,
+/// and `pending` to the head as well (the pending block is not materialised), except where a
+/// method says otherwise.
 pub trait EthBackend: Send + Sync + 'static {
     /// EIP-155 chain id.
     fn chain_id(&self) -> u64;
@@ -122,6 +145,10 @@ pub trait EthBackend: Send + Sync + 'static {
     fn client_version(&self) -> String;
     /// Number of the latest committed block.
     fn head_number(&self) -> u64;
+    /// The blocks `latest`, `safe` and `finalized` name; by default all the head.
+    fn marks(&self) -> ChainMarks {
+        ChainMarks::at_head(self.head_number())
+    }
     /// Block gas limit of the next block.
     fn block_gas_limit(&self) -> u64;
     /// Base fee the next block will have (EIP-1559), in wei.

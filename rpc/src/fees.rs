@@ -92,8 +92,9 @@ pub(crate) fn fee_history(
         // geth answers an empty history too.
         return Ok(FeeHistory::default());
     }
-    let head = backend.head_number();
-    let newest = resolve_range_tag(newest, head);
+    let marks = backend.marks();
+    let head = marks.head;
+    let newest = resolve_range_tag(newest, marks);
     if newest > head {
         return Err(RpcError::RequestBeyondHead {
             requested: newest,

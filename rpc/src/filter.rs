@@ -219,9 +219,10 @@ impl FilterManager {
             // A filter pinned to one block hash has no "new" logs; eth_getFilterLogs serves it.
             return Ok(Vec::new());
         };
-        let head = backend.head_number();
-        let from = from_block.map_or(*next, |tag| resolve_range_tag(tag, head).max(*next));
-        let to = to_block.map_or(head, |tag| resolve_range_tag(tag, head).min(head));
+        let marks = backend.marks();
+        let head = marks.head;
+        let from = from_block.map_or(*next, |tag| resolve_range_tag(tag, marks).max(*next));
+        let to = to_block.map_or(head, |tag| resolve_range_tag(tag, marks).min(head));
         if from > to {
             // Nothing new yet, or the filter's range is behind us.
             return Ok(Vec::new());

@@ -41,7 +41,8 @@ mod types;
 use std::sync::Arc;
 
 pub use backend::{
-    AccountState, BackendError, BlockData, CallOutcome, EthBackend, NewBlock, PoolContent,
+    AccountState, BackendError, BlockData, CallOutcome, ChainMarks, EthBackend, NewBlock,
+    PoolContent,
 };
 pub use config::{EthConfig, GWEI, GasOracleConfig, RpcConfig};
 pub use error::{

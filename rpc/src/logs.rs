@@ -7,7 +7,7 @@ use alloy_eips::BlockNumberOrTag;
 use alloy_rpc_types_eth::{Filter, FilterBlockOption, Log};
 
 use crate::{
-    backend::EthBackend,
+    backend::{ChainMarks, EthBackend},
     convert::append_matching_logs,
     error::{Result, RpcError},
 };
@@ -31,16 +31,15 @@ pub(crate) struct CollectedLogs {
     pub(crate) last_block: u64,
 }
 
-/// Resolves a tag in a log range: `pending` is the head (there is no pending block), `earliest`
-/// is genesis.
-pub(crate) const fn resolve_range_tag(tag: BlockNumberOrTag, head: u64) -> u64 {
+/// Resolves a block tag: `pending` is the head (there is no pending block), `earliest` is
+/// genesis, `safe` and `finalized` are what the node says they are ([`ChainMarks`]).
+pub(crate) const fn resolve_range_tag(tag: BlockNumberOrTag, marks: ChainMarks) -> u64 {
     match tag {
         BlockNumberOrTag::Number(n) => n,
         BlockNumberOrTag::Earliest => 0,
-        BlockNumberOrTag::Latest
-        | BlockNumberOrTag::Safe
-        | BlockNumberOrTag::Finalized
-        | BlockNumberOrTag::Pending => head,
+        BlockNumberOrTag::Safe => marks.safe,
+        BlockNumberOrTag::Finalized => marks.finalized,
+        BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => marks.head,
     }
 }
 
@@ -51,10 +50,11 @@ pub(crate) const fn resolve_range_tag(tag: BlockNumberOrTag, head: u64) -> u64 {
 pub(crate) fn resolve_range(
     from: Option<BlockNumberOrTag>,
     to: Option<BlockNumberOrTag>,
-    head: u64,
+    marks: ChainMarks,
 ) -> Result<Option<(u64, u64)>> {
-    let from = from.map_or(head, |tag| resolve_range_tag(tag, head));
-    let to = to.map_or(head, |tag| resolve_range_tag(tag, head));
+    let head = marks.head;
+    let from = from.map_or(head, |tag| resolve_range_tag(tag, marks));
+    let to = to.map_or(head, |tag| resolve_range_tag(tag, marks));
     if from > head {
         return Ok(None);
     }
@@ -84,8 +84,7 @@ pub(crate) fn get_logs(
             from_block,
             to_block,
         } => {
-            let Some((from, to)) = resolve_range(from_block, to_block, backend.head_number())?
-            else {
+            let Some((from, to)) = resolve_range(from_block, to_block, backend.marks())? else {
                 return Ok(Vec::new());
             };
             let requested = to - from + 1;
@@ -162,21 +161,27 @@ mod tests {
     #[test]
     fn ranges() {
         use BlockNumberOrTag::*;
-        assert_eq!(resolve_range(None, None, 10).unwrap(), Some((10, 10)));
         assert_eq!(
-            resolve_range(Some(Earliest), Some(Pending), 10).unwrap(),
+            resolve_range(None, None, ChainMarks::at_head(10)).unwrap(),
+            Some((10, 10))
+        );
+        assert_eq!(
+            resolve_range(Some(Earliest), Some(Pending), ChainMarks::at_head(10)).unwrap(),
             Some((0, 10))
         );
         assert_eq!(
-            resolve_range(Some(Number(3)), Some(Number(50)), 10).unwrap(),
+            resolve_range(Some(Number(3)), Some(Number(50)), ChainMarks::at_head(10)).unwrap(),
             Some((3, 10))
         );
         // Starts above the head: empty, not an error.
         assert_eq!(
-            resolve_range(Some(Number(11)), Some(Number(20)), 10).unwrap(),
+            resolve_range(Some(Number(11)), Some(Number(20)), ChainMarks::at_head(10)).unwrap(),
             None
         );
-        assert_eq!(resolve_range(Some(Number(11)), None, 10).unwrap(), None);
-        assert!(resolve_range(Some(Number(5)), Some(Number(4)), 10).is_err());
+        assert_eq!(
+            resolve_range(Some(Number(11)), None, ChainMarks::at_head(10)).unwrap(),
+            None
+        );
+        assert!(resolve_range(Some(Number(5)), Some(Number(4)), ChainMarks::at_head(10)).is_err());
     }
 }

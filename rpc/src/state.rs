@@ -95,8 +95,8 @@ impl EthState {
 
     /// The block a tag names, `None` above the head.
     pub(crate) fn block_number(&self, tag: BlockNumberOrTag) -> Option<u64> {
-        let head = self.backend.head_number();
-        Some(resolve_range_tag(tag, head)).filter(|&number| number <= head)
+        let marks = self.backend.marks();
+        Some(resolve_range_tag(tag, marks)).filter(|&number| number <= marks.head)
     }
 
     /// The block an id names, `None` if unknown.

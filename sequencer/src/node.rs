@@ -84,6 +84,9 @@ pub struct Node {
     read_only: std::sync::atomic::AtomicBool,
     /// L1 deposits read by the watcher, waiting for the builder.
     deposits: crate::deposits::DepositQueue,
+    /// With settlement: the newest safe and final blocks (`safe` / `finalized` tags); without,
+    /// both tags name the head.
+    marks: RwLock<Option<(u64, u64)>>,
 }
 
 fn internal(e: impl std::fmt::Display) -> BackendError {
@@ -165,8 +168,15 @@ impl Node {
             history_blocks: 100_000,
             read_only: std::sync::atomic::AtomicBool::new(false),
             deposits: crate::deposits::DepositQueue::default(),
+            marks: RwLock::new(None),
         };
         Ok((Arc::new(node), tries))
+    }
+
+    /// Sets the blocks the `safe` and `finalized` tags name (settlement calls this as batches
+    /// are committed and finalized).
+    pub fn set_marks(&self, safe: u64, finalized: u64) {
+        *self.marks.write() = Some((safe, finalized));
     }
 
     /// Makes the node refuse transactions (a follower derives its blocks from L1).
@@ -298,6 +308,18 @@ impl EthBackend for Node {
 
     fn head_number(&self) -> u64 {
         self.head.read().number
+    }
+
+    fn marks(&self) -> lanes_rpc::ChainMarks {
+        let head = self.head.read().number;
+        match *self.marks.read() {
+            None => lanes_rpc::ChainMarks::at_head(head),
+            Some((safe, finalized)) => lanes_rpc::ChainMarks {
+                head,
+                safe: safe.min(head),
+                finalized: finalized.min(safe).min(head),
+            },
+        }
     }
 
     fn block_gas_limit(&self) -> u64 {

@@ -79,6 +79,9 @@ test('proofs: the prover finalizes with proofs; a follower verifies them; `lanes
   }
   const finalized = await l1.getContractEvents({ address: config.rollup, abi: rollupAbi, eventName: 'BatchFinalized', fromBlock: 0n });
   assert.ok(finalized.filter((e) => e.args.index >= 1n).every((e) => e.args.proven), 'finalized with proofs only');
+  // The `finalized` tag names the last block of the last batch finalized on L1.
+  const seqFinal = await rpc(seq.url, 'eth_getBlockByNumber', ['finalized', false]);
+  assert.ok(BigInt(seqFinal.number) >= head.number);
   const missing = await rpcRaw(seq.url, 'lanes_getBatchProof', [last.index + 1000]);
   assert.equal(missing.error?.code, -32001);
 
@@ -86,6 +89,8 @@ test('proofs: the prover finalizes with proofs; a follower verifies them; `lanes
   const follower = await startNode({ name: 'proofs-follower', args: ['--follow', '--l1-rpc', anvil.url, '--rollup', config.rollup, '--l1.confirmations', '0', '--proofs-from', seq.url] });
   t.after(() => follower.stop());
   await waitFor(async () => (await rpc(follower.url, 'lanes_rollupConfig')).finalBatch >= last.index, { timeoutMs: 120_000, intervalMs: 500, what: 'the follower verified every proof' });
+  // Its `finalized` tag follows the verified batches.
+  await waitFor(async () => BigInt((await rpc(follower.url, 'eth_getBlockByNumber', ['finalized', false])).number) >= head.number, { timeoutMs: 30_000, intervalMs: 300, what: 'the follower\'s finalized tag at the verified head' });
   const fb = await rpc(follower.url, 'lanes_batchStatus', [1]);
   assert.equal(fb.state, 'final');
   assert.deepEqual(fb.proof, { status: 'verified' });
@@ -104,6 +109,8 @@ test('proofs: the prover finalizes with proofs; a follower verifies them; `lanes
   assert.equal(bc.finalBatch, 0);
   assert.ok(bc.lastFinalizedBatch >= 1);
   assert.equal((await rpc(blind.url, 'lanes_batchStatus', [1])).state, 'finalized', 'finalized on L1, not final here');
+  assert.equal((await rpc(blind.url, 'eth_getBlockByNumber', ['finalized', false])).number, '0x0');
+  assert.ok(BigInt((await rpc(blind.url, 'eth_getBlockByNumber', ['safe', false])).number) >= head.number);
   await seq.stop();
 
   // 4. `lanes prove` on its own: a sequencer with `--prover external` commits but does not

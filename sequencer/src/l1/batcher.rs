@@ -200,6 +200,16 @@ impl Batcher {
         let view = self.s.refresh_view().await?;
         let (committed, finalized, l1_head) =
             (view.last_committed, view.last_finalized, view.l1_head);
+        // The `safe` and `finalized` tags: the last blocks of the last committed and finalized
+        // batches on L1.
+        let last_block = |index: u64| -> eyre::Result<u64> {
+            Ok(self
+                .store()
+                .batch(index)?
+                .map_or(0, |b| b.header.last_block))
+        };
+        let marks = (last_block(committed)?, last_block(finalized)?);
+        self.s.node.set_marks(marks.0, marks.1);
         // 0. L1 deposits for the block builder.
         self.read_deposits(l1_head).await?;
         let l1 = self.s.l1.clone();

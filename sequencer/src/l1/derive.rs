@@ -85,7 +85,9 @@ pub fn spawn(
         };
         let mut last_error = String::new();
         while !stop.load(Ordering::Relaxed) {
-            match d.tick(&stop).await {
+            let ticked = d.tick(&stop).await;
+            d.update_marks();
+            match ticked {
                 Ok(()) => last_error.clear(),
                 Err(DeriveError::Halt { index, reason }) => {
                     let report = format!("derivation halted at batch {index}: {reason}");
@@ -303,6 +305,18 @@ pub async fn fetch_batch(
 impl Deriver {
     fn store(&self) -> L1Store<'_> {
         L1Store(self.s.node.store())
+    }
+
+    /// The `safe` tag names what this node derived from L1, `finalized` what it verified (the
+    /// genesis without proof checking: nothing is final then).
+    fn update_marks(&self) {
+        let final_block = match self.check_proofs {
+            true => self.store().proof_cursor().map_or(0, |c| c.final_block),
+            false => 0,
+        };
+        self.s
+            .node
+            .set_marks(self.s.node.head().number, final_block);
     }
 
     async fn tick(&mut self, stop: &AtomicBool) -> Result<(), DeriveError> {
@@ -574,6 +588,7 @@ impl Deriver {
         if self.check_proofs {
             let pending = PendingProof {
                 batch_hash: contracts::batch_hash(header),
+                last_block: header.lastBlock,
                 public_inputs: lanes_prover::PublicInputs {
                     index,
                     prev_commitment,

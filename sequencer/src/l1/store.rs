@@ -358,6 +358,9 @@ pub struct ProofCursor {
     /// Last batch such that it and every batch before it has a verified proof: the
     /// follower's final batch.
     pub final_batch: u64,
+    /// The last L2 block of `final_batch`.
+    #[serde(default)]
+    pub final_block: u64,
 }
 
 /// What a follower keeps of a derived batch to check its proof later.
@@ -366,6 +369,8 @@ pub struct ProofCursor {
 pub struct PendingProof {
     /// The batch hash it was derived from.
     pub batch_hash: B256,
+    /// Its last L2 block.
+    pub last_block: u64,
     /// The public inputs the follower computed itself.
     pub public_inputs: lanes_prover::PublicInputs,
     /// The batch data.

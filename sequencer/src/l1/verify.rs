@@ -59,7 +59,9 @@ pub async fn check_proofs(
     while cursor.checked < derived.min(finalized) {
         let index = cursor.checked + 1;
         let info = s.l1.view(s.rollup, IRollup::batchesCall { index }).await?;
-        let status = match store.pending_proof(index)? {
+        let pending = store.pending_proof(index)?;
+        let last_block = pending.as_ref().map(|p| p.last_block);
+        let status = match pending {
             None => ProofStatus::Invalid(
                 "derived before proof checking was on: nothing kept to verify against".into(),
             ),
@@ -131,6 +133,7 @@ pub async fn check_proofs(
         }
         if status == ProofStatus::Verified && cursor.final_batch + 1 == index {
             cursor.final_batch = index;
+            cursor.final_block = last_block.unwrap_or(cursor.final_block);
         }
         store.set_proof_status(index, &status)?;
         store.set_pending_proof(index, None)?;
