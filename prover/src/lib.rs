@@ -42,11 +42,14 @@
 //! None; Plonky3 runs multi-threaded through rayon (`p3-maybe-rayon/parallel`).
 
 pub mod backend;
+pub mod bench;
 pub mod commitment;
 pub mod config;
+pub mod cuda;
 mod error;
 pub mod hash;
 pub mod keccak_air;
+mod kernels;
 pub mod state_air;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -350,6 +353,12 @@ pub fn prove(witness: &BatchWitness, config: &ProverConfig) -> Result<BatchProof
         .map(|u| (u.index, u.leaf_old, u.leaf_new));
     let digest = state_air::diff_digest(leaves);
 
+    if config.backend == Backend::Cuda {
+        cuda::device().map_err(|reason| ProveError::Backend {
+            backend: config.backend.name(),
+            reason,
+        })?;
+    }
     let sc = stark_config(config.security, config.backend);
     let state_pv = state_air::public_values(witness.index, &prev, &new, &digest);
     let state_trace = state_air::generate_trace(&updates, &prev);
