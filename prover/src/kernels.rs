@@ -67,6 +67,12 @@ pub(crate) fn as_u32_mut(values: &mut [F]) -> &mut [u32] {
 /// A raw pointer that rayon tasks may share because each writes a disjoint range.
 #[derive(Clone, Copy)]
 struct SharedMut<T>(*mut T);
+impl<T> SharedMut<T> {
+    /// The pointer (a method, so that closures capture the `Send` wrapper, not the field).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
 // SAFETY: only used for disjoint writes by the callers below.
 unsafe impl<T> Send for SharedMut<T> {}
 // SAFETY: as above.
@@ -113,12 +119,11 @@ pub(crate) fn ntt_dif(data: &mut [F], width: usize, log_n: usize, tw: &[F]) {
     let base = SharedMut(as_u32_mut(data).as_mut_ptr());
     let tw = as_u32(tw);
     ranges(width, 8).into_par_iter().for_each(|(begin, end)| {
-        let base = base;
         // SAFETY: `data` holds 2^log_n rows of `width`; this task writes columns
         // begin..end only; `tw` has the 2^(log_n-1) entries the stages read.
         unsafe {
             ffi::lanes_prover_host_ntt_dif(
-                base.0,
+                base.get(),
                 width as u64,
                 begin as u64,
                 end as u64,
@@ -140,11 +145,10 @@ pub(crate) fn bitrev_gather(out: &mut [F], input: &[F], width: usize, log_h: usi
     let input = as_u32(input);
     let factor = as_u32(std::slice::from_ref(&factor))[0];
     ranges(rows, 16).into_par_iter().for_each(|(begin, end)| {
-        let base = base;
         // SAFETY: both buffers hold at least 2^log_h rows; this task writes rows begin..end.
         unsafe {
             ffi::lanes_prover_host_ntt_bitrev_gather(
-                base.0,
+                base.get(),
                 input.as_ptr(),
                 width as u64,
                 begin as u64,
@@ -167,11 +171,10 @@ pub(crate) fn scale_rows(data: &mut [F], width: usize, table: &[F]) {
     ranges(table.len(), 16)
         .into_par_iter()
         .for_each(|(begin, end)| {
-            let base = base;
-            // SAFETY: `data` holds `table.len()` rows; this task writes rows begin..end.
+                // SAFETY: `data` holds `table.len()` rows; this task writes rows begin..end.
             unsafe {
                 ffi::lanes_prover_host_ntt_scale_rows(
-                    base.0,
+                    base.get(),
                     width as u64,
                     begin as u64,
                     end as u64,
