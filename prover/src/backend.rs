@@ -33,7 +33,7 @@
 use std::array;
 
 use p3_dft::{Layout, Radix2DitParallel, TwoAdicSubgroupDft};
-use p3_field::Field;
+use p3_field::{Field, PrimeCharacteristicRing};
 use p3_keccak::{KeccakF, VECTOR_LEN};
 use p3_matrix::Matrix;
 use p3_matrix::bitrev::{BitReversalPerm, BitReversedMatrixView};
@@ -127,34 +127,38 @@ impl LanesDft {
     {
         let width = mat.width();
         let log_h = log2_strict_usize(mat.height());
-        let mut coeffs = match self.backend {
-            Backend::Cuda => {
-                match cuda::device().and_then(|d| d.coefficients(&mat.values, width, log_h)) {
-                    Ok(coeffs) => coeffs,
-                    Err(e) => {
-                        cuda::record_fallback(&e);
-                        kernels::coefficients(mat.values, width, log_h)
-                    }
+        if self.backend != Backend::Cuda {
+            // One buffer of the LDE's size: coefficients, then evaluations in place.
+            let h_len = mat.values.len();
+            let mut out = vec![F::ZERO; h_len << added_bits];
+            kernels::coefficients_into(mat.values, width, log_h, &mut out);
+            transform(
+                &mut RowMajorMatrixViewMut::new(&mut out[..h_len], width),
+                Layout::Natural,
+            );
+            kernels::extend_in_place(&mut out, width, log_h, added_bits, shift);
+            return RowMajorMatrix::new(out, width);
+        }
+        let mut coeffs =
+            match cuda::device().and_then(|d| d.coefficients(&mat.values, width, log_h)) {
+                Ok(coeffs) => coeffs,
+                Err(e) => {
+                    cuda::record_fallback(&e);
+                    kernels::coefficients(mat.values, width, log_h)
                 }
-            }
-            _ => kernels::coefficients(mat.values, width, log_h),
-        };
+            };
         transform(
             &mut RowMajorMatrixViewMut::new(&mut coeffs, width),
             Layout::Natural,
         );
-        let out = match self.backend {
-            Backend::Cuda => match cuda::device()
-                .and_then(|d| d.extend(&coeffs, width, log_h, added_bits, shift))
-            {
+        let out =
+            match cuda::device().and_then(|d| d.extend(&coeffs, width, log_h, added_bits, shift)) {
                 Ok(out) => out,
                 Err(e) => {
                     cuda::record_fallback(&e);
                     kernels::extend(&coeffs, width, log_h, added_bits, shift)
                 }
-            },
-            _ => kernels::extend(&coeffs, width, log_h, added_bits, shift),
-        };
+            };
         RowMajorMatrix::new(out, width)
     }
 

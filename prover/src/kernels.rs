@@ -171,7 +171,7 @@ pub(crate) fn scale_rows(data: &mut [F], width: usize, table: &[F]) {
     ranges(table.len(), 16)
         .into_par_iter()
         .for_each(|(begin, end)| {
-                // SAFETY: `data` holds `table.len()` rows; this task writes rows begin..end.
+            // SAFETY: `data` holds `table.len()` rows; this task writes rows begin..end.
             unsafe {
                 ffi::lanes_prover_host_ntt_scale_rows(
                     base.get(),
@@ -185,17 +185,39 @@ pub(crate) fn scale_rows(data: &mut [F], width: usize, table: &[F]) {
 }
 
 /// The coefficients (natural order) of the columns of `values`, evaluations over the
-/// subgroup of order `2^log_h`: the first half of Plonky3's `coset_lde_batch`.
-pub(crate) fn coefficients(mut values: Vec<F>, width: usize, log_h: usize) -> Vec<F> {
+/// subgroup of order `2^log_h`: the first half of Plonky3's `coset_lde_batch`. They are
+/// written to the first `2^log_h` rows of `out`, which may be taller (the LDE's buffer).
+pub(crate) fn coefficients_into(mut values: Vec<F>, width: usize, log_h: usize, out: &mut [F]) {
     ntt_dif(&mut values, width, log_h, &twiddles(log_h, true));
+    bitrev_gather(out, &values, width, log_h, inverse_height(log_h));
+}
+
+/// [`coefficients_into`] a buffer of their own.
+pub(crate) fn coefficients(values: Vec<F>, width: usize, log_h: usize) -> Vec<F> {
     let mut coeffs = vec![F::ZERO; values.len()];
-    bitrev_gather(&mut coeffs, &values, width, log_h, inverse_height(log_h));
+    coefficients_into(values, width, log_h, &mut coeffs);
     coeffs
 }
 
-/// The evaluations of the polynomials with coefficients `coeffs` (`2^log_h` rows) on the coset
-/// `shift * K`, `|K| = 2^(log_h + added_bits)`, in bit-reversed row order: the second half of
+/// The evaluations of the polynomials whose coefficients are the first `2^log_h` rows of
+/// `buf` (the rest zero; `2^(log_h + added_bits)` rows in all) on the coset `shift * K`,
+/// `|K| = 2^(log_h + added_bits)`, in place, in bit-reversed row order: the second half of
 /// Plonky3's `coset_lde_batch`.
+pub(crate) fn extend_in_place(
+    buf: &mut [F],
+    width: usize,
+    log_h: usize,
+    added_bits: usize,
+    shift: F,
+) {
+    let log_n = log_h + added_bits;
+    if shift != F::ONE {
+        scale_rows(buf, width, &powers(shift, 1 << log_h));
+    }
+    ntt_dif(buf, width, log_n, &twiddles(log_n, false));
+}
+
+/// [`extend_in_place`] from a buffer of the `2^log_h` coefficient rows only.
 pub(crate) fn extend(
     coeffs: &[F],
     width: usize,
@@ -203,13 +225,9 @@ pub(crate) fn extend(
     added_bits: usize,
     shift: F,
 ) -> Vec<F> {
-    let log_n = log_h + added_bits;
-    let mut out = vec![F::ZERO; width << log_n];
+    let mut out = vec![F::ZERO; width << (log_h + added_bits)];
     out[..coeffs.len()].copy_from_slice(coeffs);
-    if shift != F::ONE {
-        scale_rows(&mut out, width, &powers(shift, 1 << log_h));
-    }
-    ntt_dif(&mut out, width, log_n, &twiddles(log_n, false));
+    extend_in_place(&mut out, width, log_h, added_bits, shift);
     out
 }
 

@@ -36,7 +36,11 @@
 //!
 //! # GPU seam
 //! The DFT and Merkle hashing go through [`backend`]'s types, selected by
-//! [`ProverConfig::backend`]; see that module and the README.
+//! [`ProverConfig::backend`]: Plonky3's CPU code (default), the host build of the CUDA
+//! kernels in `kernels/prover/` (`gpu-host`), or their device build on a GPU ([`cuda`]).
+//! All three give byte-identical commitments; see [`backend`] and the README.
+//!
+//! [`bench`] is the batch-proof benchmark behind `lanes bench prover`.
 //!
 //! # Features
 //! None; Plonky3 runs multi-threaded through rayon (`p3-maybe-rayon/parallel`).
