@@ -19,17 +19,21 @@ LANES_HD static inline void lp_hash_row(const uint32_t* row, uint64_t len, uint6
   uint64_t s[25];
   for (int i = 0; i < 25; i++) s[i] = 0;
   uint64_t words = (len + 1) / 2;
-  uint32_t pos = 0;
-  for (uint64_t w = 0; w < words; w++) {
-    uint64_t lo = row[2 * w];
-    uint64_t hi = 2 * w + 1 < len ? (uint64_t)row[2 * w + 1] : 0;
-    s[pos++] = lo | (hi << 32);
-    if (pos == LP_SPONGE_RATE) {
-      lanes_keccak_f1600(s);
-      pos = 0;
+  // Block by block with a constant lane index, so that the device keeps `s` in registers.
+  for (uint64_t base = 0; base < words; base += LP_SPONGE_RATE) {
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+    for (int i = 0; i < LP_SPONGE_RATE; i++) {
+      uint64_t w = base + i;
+      if (w < words) {
+        uint64_t lo = row[2 * w];
+        uint64_t hi = 2 * w + 1 < len ? (uint64_t)row[2 * w + 1] : 0;
+        s[i] = lo | (hi << 32);
+      }
     }
+    lanes_keccak_f1600(s);
   }
-  if (pos != 0) lanes_keccak_f1600(s);
   for (int i = 0; i < LP_DIGEST_WORDS; i++) out[i] = s[i];
 }
 
