@@ -278,3 +278,26 @@ pub(crate) fn compress_pairs(input: &[[[u64; 4]; 2]], out: &mut [[u64; 4]]) {
             }
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two-buffer LDE (what `cuda` falls back to) equals the one-buffer LDE that
+    /// `gpu-host` runs and the integration tests compare with Plonky3.
+    #[test]
+    fn split_lde_equals_in_place_lde() {
+        let (width, log_h, added_bits): (usize, usize, usize) = (5, 6, 2);
+        let values: Vec<F> = (0..width << log_h)
+            .map(|i| F::from_usize(i * 7919 + 3))
+            .collect();
+        let shift = F::GENERATOR;
+        let coeffs = coefficients(values.clone(), width, log_h);
+        let split = extend(&coeffs, width, log_h, added_bits, shift);
+        let mut buf = vec![F::ZERO; values.len() << added_bits];
+        coefficients_into(values, width, log_h, &mut buf);
+        assert_eq!(&buf[..coeffs.len()], &coeffs[..]);
+        extend_in_place(&mut buf, width, log_h, added_bits, shift);
+        assert_eq!(split, buf);
+    }
+}
