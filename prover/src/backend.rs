@@ -128,23 +128,15 @@ impl LanesDft {
         let width = mat.width();
         let log_h = log2_strict_usize(mat.height());
         if self.backend != Backend::Cuda {
-            // One buffer of the LDE's size: coefficients, then evaluations in place.
-            let h_len = mat.values.len();
-            let mut out = vec![F::ZERO; h_len << added_bits];
-            kernels::coefficients_into(mat.values, width, log_h, &mut out);
-            transform(
-                &mut RowMajorMatrixViewMut::new(&mut out[..h_len], width),
-                Layout::Natural,
-            );
-            kernels::extend_in_place(&mut out, width, log_h, added_bits, shift);
-            return RowMajorMatrix::new(out, width);
+            return host_lde(mat, added_bits, shift, transform);
         }
+        // The transform hook runs on the host between the two device halves.
         let mut coeffs =
             match cuda::device().and_then(|d| d.coefficients(&mat.values, width, log_h)) {
                 Ok(coeffs) => coeffs,
                 Err(e) => {
                     cuda::record_fallback(&e);
-                    kernels::coefficients(mat.values, width, log_h)
+                    return host_lde(mat, added_bits, shift, transform);
                 }
             };
         transform(
@@ -166,6 +158,30 @@ impl LanesDft {
     fn on_kernels(&self, mat: &RowMajorMatrix<F>) -> bool {
         self.backend != Backend::Cpu && mat.width() > 0 && mat.height() > 0
     }
+}
+
+/// The coset LDE on the host build, in one buffer of the LDE's size: coefficients, the
+/// transform hook on them, then the evaluations in place (bit-reversed rows).
+fn host_lde<T>(
+    mat: RowMajorMatrix<F>,
+    added_bits: usize,
+    shift: F,
+    transform: T,
+) -> RowMajorMatrix<F>
+where
+    T: FnOnce(&mut RowMajorMatrixViewMut<'_, F>, Layout),
+{
+    let width = mat.width();
+    let log_h = log2_strict_usize(mat.height());
+    let h_len = mat.values.len();
+    let mut out = vec![F::ZERO; h_len << added_bits];
+    kernels::coefficients_into(mat.values, width, log_h, &mut out);
+    transform(
+        &mut RowMajorMatrixViewMut::new(&mut out[..h_len], width),
+        Layout::Natural,
+    );
+    kernels::extend_in_place(&mut out, width, log_h, added_bits, shift);
+    RowMajorMatrix::new(out, width)
 }
 
 impl TwoAdicSubgroupDft<F> for LanesDft {
@@ -214,6 +230,26 @@ impl TwoAdicSubgroupDft<F> for LanesDft {
             &kernels::powers(shift.inverse(), height),
         );
         coeffs
+    }
+
+    fn coset_lde_batch(
+        &self,
+        mat: RowMajorMatrix<F>,
+        added_bits: usize,
+        shift: F,
+    ) -> Self::Evaluations {
+        if !self.on_kernels(&mat) {
+            return self.cpu.coset_lde_batch(mat, added_bits, shift);
+        }
+        // No transform hook: the device does the whole LDE in one round trip.
+        if self.backend == Backend::Cuda {
+            let (width, log_h) = (mat.width(), log2_strict_usize(mat.height()));
+            match cuda::device().and_then(|d| d.lde(&mat.values, width, log_h, added_bits, shift)) {
+                Ok(out) => return BitReversalPerm::new_view(RowMajorMatrix::new(out, width)),
+                Err(e) => cuda::record_fallback(&e),
+            }
+        }
+        BitReversalPerm::new_view(host_lde(mat, added_bits, shift, |_, _| {}))
     }
 
     fn coset_lde_batch_with_transform<T>(

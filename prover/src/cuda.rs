@@ -9,7 +9,9 @@
 //!
 //! Per call the buffers are copied to the device, the steps launched on the stream (one thread
 //! per element), the result copied back and the stream synchronized: the seam is Plonky3's
-//! per-matrix DFT and per-batch hash calls, so each is one round trip. Calls from the PCS's
+//! per-matrix DFT and per-batch hash calls, so each is one round trip (`coset_lde_batch`,
+//! what the PCS calls; the `_with_transform` variant is two, because its hook runs on the
+//! host between the inverse and the forward transform). Calls from the PCS's
 //! parallel LDEs are serialized on the one stream. Should a device call fail after start-up,
 //! the call is done by the host build instead (which produces the same bytes) and counted in
 //! [`fallbacks`].
@@ -348,14 +350,15 @@ impl CudaProver {
         Ok(())
     }
 
-    /// [`crate::kernels::coefficients`] on the device.
-    pub(crate) fn coefficients(
+    /// A zeroed device buffer of `rows_out` rows of `width` whose first `2^log_h` rows hold
+    /// the coefficients of `values` (evaluations over the subgroup of order `2^log_h`).
+    fn coefficients_on_device(
         &self,
         values: &[F],
         width: usize,
         log_h: usize,
-    ) -> Result<Vec<F>, String> {
-        let _guard = self.begin()?;
+        rows_out: usize,
+    ) -> Result<CudaSlice<u32>, String> {
         let w = width as u64;
         let mut d_in = self
             .stream
@@ -364,7 +367,7 @@ impl CudaProver {
         self.ntt_dif(&mut d_in, w, log_h, true)?;
         let mut d_out = self
             .stream
-            .alloc_zeros::<u32>(values.len().max(1))
+            .alloc_zeros::<u32>((rows_out * width).max(1))
             .map_err(driver("cuMemAlloc"))?;
         let factor = as_u32(&[inverse_height(log_h)])[0];
         let log_h32 = log_h as u32;
@@ -376,17 +379,79 @@ impl CudaProver {
             .arg(&log_h32)
             .arg(&factor);
         // SAFETY: (uint32_t* out, const uint32_t* in, uint64_t width, uint32_t log_h,
-        // uint32_t factor); both buffers hold 2^log_h rows of width.
+        // uint32_t factor); `in` holds 2^log_h rows of width, `out` rows_out >= 2^log_h.
         unsafe { launch.launch(launch_config((1u64 << log_h) * w)?) }
             .map_err(driver("cuLaunchKernel"))?;
-        let mut coeffs = vec![F::ZERO; values.len()];
-        self.stream
-            .memcpy_dtoh(&d_out.slice(..values.len()), as_u32_mut(&mut coeffs))
-            .map_err(driver("cuMemcpyDtoHAsync"))?;
+        Ok(d_out)
+    }
+
+    /// The coset LDE of the coefficients in the first `2^log_h` rows of `d` (the rest zero,
+    /// `2^(log_h + added_bits)` rows in all), in place, bit-reversed rows.
+    fn extend_on_device(
+        &self,
+        d: &mut CudaSlice<u32>,
+        width: usize,
+        log_h: usize,
+        added_bits: usize,
+        shift: F,
+    ) -> Result<(), String> {
+        let w = width as u64;
+        if shift != F::ONE && width > 0 {
+            let table = self
+                .stream
+                .clone_htod(as_u32(&powers(shift, 1 << log_h)))
+                .map_err(driver("cuMemcpyHtoDAsync"))?;
+            let rows = 1u64 << log_h;
+            let mut launch = self.stream.launch_builder(&self.scale);
+            launch.arg(&mut *d).arg(&w).arg(&rows).arg(&table);
+            // SAFETY: (uint32_t* data, uint64_t width, uint64_t rows, const uint32_t* table);
+            // data holds at least `rows` rows of width, table `rows` entries.
+            unsafe { launch.launch(launch_config(rows * w)?) }.map_err(driver("cuLaunchKernel"))?;
+        }
+        self.ntt_dif(d, w, log_h + added_bits, false)
+    }
+
+    /// The first `len` values of `d`, after the stream's work.
+    fn download(&self, d: &CudaSlice<u32>, len: usize) -> Result<Vec<F>, String> {
+        let mut out = vec![F::ZERO; len];
+        if len > 0 {
+            self.stream
+                .memcpy_dtoh(&d.slice(..len), as_u32_mut(&mut out))
+                .map_err(driver("cuMemcpyDtoHAsync"))?;
+        }
         self.stream
             .synchronize()
             .map_err(driver("cuStreamSynchronize"))?;
-        Ok(coeffs)
+        Ok(out)
+    }
+
+    /// The whole coset LDE on the device (no transform hook): one copy up, one copy down.
+    /// `values` is `2^log_h` rows of `width`; the result is in bit-reversed row order.
+    pub(crate) fn lde(
+        &self,
+        values: &[F],
+        width: usize,
+        log_h: usize,
+        added_bits: usize,
+        shift: F,
+    ) -> Result<Vec<F>, String> {
+        let _guard = self.begin()?;
+        let rows = 1usize << (log_h + added_bits);
+        let mut d = self.coefficients_on_device(values, width, log_h, rows)?;
+        self.extend_on_device(&mut d, width, log_h, added_bits, shift)?;
+        self.download(&d, rows * width)
+    }
+
+    /// [`crate::kernels::coefficients`] on the device.
+    pub(crate) fn coefficients(
+        &self,
+        values: &[F],
+        width: usize,
+        log_h: usize,
+    ) -> Result<Vec<F>, String> {
+        let _guard = self.begin()?;
+        let d = self.coefficients_on_device(values, width, log_h, 1 << log_h)?;
+        self.download(&d, values.len())
     }
 
     /// [`crate::kernels::extend`] on the device.
@@ -399,9 +464,7 @@ impl CudaProver {
         shift: F,
     ) -> Result<Vec<F>, String> {
         let _guard = self.begin()?;
-        let w = width as u64;
-        let log_n = log_h + added_bits;
-        let len = width << log_n;
+        let len = width << (log_h + added_bits);
         let mut d = self
             .stream
             .alloc_zeros::<u32>(len.max(1))
@@ -411,29 +474,8 @@ impl CudaProver {
                 .memcpy_htod(as_u32(coeffs), &mut d.slice_mut(..coeffs.len()))
                 .map_err(driver("cuMemcpyHtoDAsync"))?;
         }
-        if shift != F::ONE && width > 0 {
-            let table = self
-                .stream
-                .clone_htod(as_u32(&powers(shift, 1 << log_h)))
-                .map_err(driver("cuMemcpyHtoDAsync"))?;
-            let rows = 1u64 << log_h;
-            let mut launch = self.stream.launch_builder(&self.scale);
-            launch.arg(&mut d).arg(&w).arg(&rows).arg(&table);
-            // SAFETY: (uint32_t* data, uint64_t width, uint64_t rows, const uint32_t* table);
-            // data holds at least `rows` rows of width, table `rows` entries.
-            unsafe { launch.launch(launch_config(rows * w)?) }.map_err(driver("cuLaunchKernel"))?;
-        }
-        self.ntt_dif(&mut d, w, log_n, false)?;
-        let mut out = vec![F::ZERO; len];
-        if len > 0 {
-            self.stream
-                .memcpy_dtoh(&d.slice(..len), as_u32_mut(&mut out))
-                .map_err(driver("cuMemcpyDtoHAsync"))?;
-        }
-        self.stream
-            .synchronize()
-            .map_err(driver("cuStreamSynchronize"))?;
-        Ok(out)
+        self.extend_on_device(&mut d, width, log_h, added_bits, shift)?;
+        self.download(&d, len)
     }
 
     /// [`crate::kernels::hash_rows`] on the device.

@@ -351,3 +351,43 @@ fn backend_names_round_trip_and_bench_reports_a_verified_proof() {
         assert!(json.get(field).is_some(), "report has no {field}");
     }
 }
+
+/// `cuda` gives Plonky3's bytes: from the device where there is one, otherwise from the host
+/// build it falls back to (counted), so the fallback path is exercised here too.
+#[test]
+fn cuda_backend_results_are_byte_identical_with_or_without_a_device() {
+    let mut rng = rng(67);
+    let cpu = LanesDft::new(Backend::Cpu);
+    let cuda = LanesDft::new(Backend::Cuda);
+    for (height, width, added_bits) in [(1, 3, 1), (64, 9, 1), (512, 5, 2)] {
+        let m = random_matrix(&mut rng, height, width);
+        assert!(
+            storage(cpu.coset_lde_batch(m.clone(), added_bits, F::GENERATOR))
+                == storage(cuda.coset_lde_batch(m.clone(), added_bits, F::GENERATOR)),
+            "cuda LDE of {height}x{width} differs"
+        );
+        assert!(
+            storage(cpu.coset_lde_batch_with_transform(m.clone(), added_bits, F::ONE, |_, _| {}))
+                == storage(cuda.coset_lde_batch_with_transform(m, added_bits, F::ONE, |_, _| {})),
+            "cuda LDE with transform of {height}x{width} differs"
+        );
+    }
+    let m = random_matrix(&mut rng, 33, 35);
+    let mut want = vec![[0u64; MMCS_DIGEST_WORDS]; 33];
+    let mut got = want.clone();
+    LanesHash::new(Backend::Cpu).hash_many(&m.values, &mut want);
+    LanesHash::new(Backend::Cuda).hash_many(&m.values, &mut got);
+    assert_eq!(want, got, "cuda hash_many");
+    let pairs: Vec<[Digest; 2]> = (0..17).map(|_| rng.random()).collect();
+    let (mut want, mut got) = (vec![[0u64; 4]; 17], vec![[0u64; 4]; 17]);
+    LanesCompress::new(Backend::Cpu).compress_many(&pairs, &mut want);
+    LanesCompress::new(Backend::Cuda).compress_many(&pairs, &mut got);
+    assert_eq!(want, got, "cuda compress_many");
+    let (fallbacks, first) = lanes_prover::cuda::fallbacks();
+    match lanes_prover::cuda::device() {
+        Ok(_) => assert_eq!(fallbacks, 0, "device calls failed: {first:?}"),
+        // Six LDE calls (the transform variant falls back once, at its first half), one
+        // hash_many, one compress_many.
+        Err(_) => assert_eq!(fallbacks, 8, "fallbacks counted: {fallbacks}"),
+    }
+}
