@@ -62,3 +62,6 @@ $entry
 \`\`\`
 MD
 echo "ptx-resources: wrote kernels/RESOURCES.md ($registers registers, $stack bytes stack, spills $spill_stores/$spill_loads)"
+
+# The prover kernels (kernels/prover/) append their own section.
+./scripts/prover-ptx-resources.sh

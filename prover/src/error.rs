@@ -96,6 +96,14 @@ pub enum ProveError {
     /// Plonky3 refused to prove.
     #[error("STARK prover: {0}")]
     Stark(String),
+    /// The selected backend cannot run here (for `cuda`: no driver, no device, no NVRTC).
+    #[error("prover backend {backend} is unavailable: {reason}")]
+    Backend {
+        /// [`crate::Backend::name`].
+        backend: &'static str,
+        /// What is missing.
+        reason: String,
+    },
 }
 
 /// Errors of [`crate::verify`] and of proof decoding.

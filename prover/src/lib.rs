@@ -36,17 +36,24 @@
 //!
 //! # GPU seam
 //! The DFT and Merkle hashing go through [`backend`]'s types, selected by
-//! [`ProverConfig::backend`]; see that module and the README.
+//! [`ProverConfig::backend`]: Plonky3's CPU code (default), the host build of the CUDA
+//! kernels in `kernels/prover/` (`gpu-host`), or their device build on a GPU ([`cuda`]).
+//! All three give byte-identical commitments; see [`backend`] and the README.
+//!
+//! [`bench`] is the batch-proof benchmark behind `lanes bench prover`.
 //!
 //! # Features
 //! None; Plonky3 runs multi-threaded through rayon (`p3-maybe-rayon/parallel`).
 
 pub mod backend;
+pub mod bench;
 pub mod commitment;
 pub mod config;
+pub mod cuda;
 mod error;
 pub mod hash;
 pub mod keccak_air;
+mod kernels;
 pub mod state_air;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -350,6 +357,12 @@ pub fn prove(witness: &BatchWitness, config: &ProverConfig) -> Result<BatchProof
         .map(|u| (u.index, u.leaf_old, u.leaf_new));
     let digest = state_air::diff_digest(leaves);
 
+    if config.backend == Backend::Cuda {
+        cuda::device().map_err(|reason| ProveError::Backend {
+            backend: config.backend.name(),
+            reason,
+        })?;
+    }
     let sc = stark_config(config.security, config.backend);
     let state_pv = state_air::public_values(witness.index, &prev, &new, &digest);
     let state_trace = state_air::generate_trace(&updates, &prev);
