@@ -6,6 +6,9 @@ use crate::cli::BenchArgs;
 
 /// Runs the benchmarks the arguments ask for and prints the results.
 pub fn run(args: &BenchArgs) -> eyre::Result<()> {
+    if let Some(crate::cli::BenchTarget::Prover(p)) = &args.target {
+        return run_prover(p);
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
@@ -39,6 +42,78 @@ pub fn run(args: &BenchArgs) -> eyre::Result<()> {
         }
         let result = run_bench(kind, args.txs, threads)?;
         print(&result, args.json)?;
+    }
+    Ok(())
+}
+
+/// `lanes bench prover`: every (updates, data bytes, backend) combination, one report each.
+fn run_prover(args: &crate::cli::ProverBenchArgs) -> eyre::Result<()> {
+    let mut backends = Vec::new();
+    for name in &args.backend {
+        backends.push(
+            lanes_prover::Backend::from_name(name).ok_or_else(|| {
+                eyre::eyre!("unknown prover backend `{name}` (cpu, gpu-host, cuda)")
+            })?,
+        );
+    }
+    if !args.json {
+        println!(
+            "machine: {} logical cores; portable build unless RUSTFLAGS said otherwise",
+            cores()
+        );
+        println!(
+            "{:>8} {:>10} {:<9} {:<9} {:>9} {:>9} {:>11} {:>12} {:>9}",
+            "updates",
+            "data B",
+            "backend",
+            "security",
+            "prove s",
+            "verify s",
+            "peak MB",
+            "proof B",
+            "verified"
+        );
+    }
+    for &updates in &args.updates {
+        for &data_bytes in &args.data_bytes {
+            for &backend in &backends {
+                if !args.json {
+                    eprintln!(
+                        "proving {updates} updates + {data_bytes} bytes on {} ...",
+                        backend.name()
+                    );
+                }
+                let opts = lanes_prover::bench::BenchOptions {
+                    updates,
+                    data_bytes,
+                    state_keys: args.state_keys,
+                    security: args.security.into(),
+                    backend,
+                    seed: args.seed,
+                };
+                let r = lanes_prover::bench::run(&opts).map_err(|e| eyre::eyre!(e))?;
+                if args.json {
+                    let mut value = serde_json::to_value(&r)?;
+                    if let Some(obj) = value.as_object_mut() {
+                        obj.insert("machine_cores".into(), cores().into());
+                    }
+                    println!("{value}");
+                } else {
+                    println!(
+                        "{:>8} {:>10} {:<9} {:<9} {:>9.2} {:>9.3} {:>11.0} {:>12} {:>9}",
+                        r.updates,
+                        r.data_bytes,
+                        r.backend,
+                        r.security,
+                        r.prove_s,
+                        r.verify_s,
+                        r.peak_mem_bytes as f64 / 1e6,
+                        r.proof_bytes,
+                        r.verified
+                    );
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -31,7 +31,8 @@ pub enum Command {
     /// MetaMask work with their defaults against http://127.0.0.1:8545.
     Node(Box<NodeArgs>),
     /// Benchmark the block executors on synthetic workloads: sequential revm against the
-    /// parallel executor, same block, both end states checked, medians of 5 runs.
+    /// parallel executor, same block, both end states checked, medians of 5 runs. `lanes bench
+    /// prover` benchmarks batch proofs instead.
     ///
     /// Example: `lanes bench --workload mixed --hot-ratio 0.1,0.3,0.6 --txs 10000 --json`.
     Bench(BenchArgs),
@@ -150,7 +151,11 @@ pub enum StatetestExecutor {
 
 /// `lanes bench` flags.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Benchmark something other than the executors.
+    #[command(subcommand)]
+    pub target: Option<BenchTarget>,
     /// Workloads: `raw` (transfers between distinct accounts), `erc20` (transfers among 10k
     /// holders), `amm` (swaps on one pool: fully conflicting), `mixed` (a share of transactions
     /// hits one hot slot, see --hot-ratio). Comma-separated or repeated.
@@ -166,6 +171,44 @@ pub struct BenchArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Print one JSON object per workload instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lanes bench` targets other than the executors.
+#[derive(Debug, Subcommand)]
+pub enum BenchTarget {
+    /// Batch proofs: a random state of `--state-keys` keys, a diff of `--updates` entries (half
+    /// updates, half inserts) and `--data-bytes` of batch data, proven and verified on each
+    /// backend; proving time, verifying time, peak memory (VmHWM) and proof size.
+    ///
+    /// Example: `lanes bench prover --updates 100,1000 --data-bytes 10000,100000 --json`.
+    Prover(ProverBenchArgs),
+}
+
+/// `lanes bench prover` flags.
+#[derive(Debug, Args)]
+pub struct ProverBenchArgs {
+    /// Diff entries per batch (comma-separated for several runs).
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    pub updates: Vec<usize>,
+    /// Bytes of batch data (comma-separated for several runs).
+    #[arg(long = "data-bytes", value_delimiter = ',', default_value = "100000")]
+    pub data_bytes: Vec<usize>,
+    /// Backends, side by side: `cpu` (Plonky3's), `gpu-host` (the CUDA kernels' host build),
+    /// `cuda` (needs a GPU).
+    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu-host")]
+    pub backend: Vec<String>,
+    /// FRI setting.
+    #[arg(long, value_enum, default_value = "balanced")]
+    pub security: SecurityArg,
+    /// Keys in the state before the batch.
+    #[arg(long = "state-keys", default_value_t = 20_000)]
+    pub state_keys: usize,
+    /// Random seed of the state, diff and data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object per run instead of a table.
     #[arg(long)]
     pub json: bool,
 }
