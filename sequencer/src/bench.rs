@@ -83,6 +83,9 @@ fn run_prover(args: &crate::cli::ProverBenchArgs) -> eyre::Result<()> {
                         backend.name()
                     );
                 }
+                // VmHWM is per process: reset it so each run reports its own peak (Linux
+                // >= 4.0; elsewhere the figure includes earlier runs).
+                let _ = std::fs::write("/proc/self/clear_refs", "5");
                 let opts = lanes_prover::bench::BenchOptions {
                     updates,
                     data_bytes,

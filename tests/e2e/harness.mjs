@@ -311,3 +311,20 @@ export async function waitFor(fn, { timeoutMs = 15_000, intervalMs = 50, what = 
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Starts an anvil of its own as an L1 (1 s blocks, the test mnemonic) on a free port; tests that
+ * kill or restart nodes pass it with `--l1-rpc`, so the L1 outlives them.
+ */
+export async function startAnvil() {
+  const port = await freePort();
+  const proc = spawn(foundryBin('anvil'), ['--port', String(port), '--host', '127.0.0.1', '--block-time', '1', '--mnemonic', MNEMONIC], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await rpcRaw(url, 'eth_chainId', []).catch(() => ({}))).result !== undefined, {
+    timeoutMs: 30_000,
+    what: 'anvil',
+  });
+  return { url, stop: () => proc.kill('SIGTERM') };
+}

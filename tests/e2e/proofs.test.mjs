@@ -3,24 +3,13 @@
 // each proof, checks it against L1 and verifies it before calling the batch final, a follower
 // whose proof source has no proofs (never final), and `lanes prove` as its own process.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createPublicClient, defineChain, http, parseGwei } from 'viem';
-import { devAccount, foundryBin, freePort, lanesBin, lanesDev, MNEMONIC, REFERENCE, ROOT, rpc, rpcRaw, run, startNode, waitFor } from './harness.mjs';
+import { devAccount, lanesBin, lanesDev, REFERENCE, ROOT, rpc, rpcRaw, run, startAnvil, startNode, waitFor } from './harness.mjs';
 
 const rollupAbi = JSON.parse(readFileSync(join(ROOT, 'contracts', 'artifacts', 'Rollup.json'), 'utf8')).abi;
-
-async function startAnvil() {
-  const port = await freePort();
-  const proc = spawn(foundryBin('anvil'), ['--port', String(port), '--host', '127.0.0.1', '--block-time', '1', '--mnemonic', MNEMONIC], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await rpcRaw(url, 'eth_chainId', []).catch(() => ({}))).result !== undefined, { timeoutMs: 30_000, what: 'anvil' });
-  return { url, stop: () => proc.kill('SIGTERM') };
-}
 
 /** Sends `n` transfers from dev accounts 1 and 2 and waits until the last is included. */
 async function sendTransfers(node, n) {
@@ -79,6 +68,10 @@ test('proofs: the prover finalizes with proofs; a follower verifies them; `lanes
   }
   const finalized = await l1.getContractEvents({ address: config.rollup, abi: rollupAbi, eventName: 'BatchFinalized', fromBlock: 0n });
   assert.ok(finalized.filter((e) => e.args.index >= 1n).every((e) => e.args.proven), 'finalized with proofs only');
+  for (const e of finalized.filter((e) => e.args.index >= 1n)) {
+    const r = await l1.getTransactionReceipt({ hash: e.transactionHash });
+    console.log(`# finalizeBatch(${e.args.index}): ${r.gasUsed} L1 gas`);
+  }
   // The `finalized` tag names the last block of the last batch finalized on L1.
   const seqFinal = await rpc(seq.url, 'eth_getBlockByNumber', ['finalized', false]);
   assert.ok(BigInt(seqFinal.number) >= head.number);

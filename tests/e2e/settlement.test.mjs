@@ -4,32 +4,17 @@
 // The test starts its own anvil (so killing the sequencer does not take the L1 with it) and
 // passes it with --l1-rpc; the dev sequencer deploys Rollup and Bridge there itself.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createPublicClient, createWalletClient, defineChain, encodeFunctionData, http, keccak256, parseEther, parseEventLogs, parseGwei, toBytes } from 'viem';
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { devAccount, foundryBin, freePort, lanesDev, MNEMONIC, REFERENCE, ROOT, rpc, rpcRaw, startNode, waitFor } from './harness.mjs';
+import { devAccount, lanesDev, MNEMONIC, REFERENCE, ROOT, rpc, rpcRaw, startAnvil, startNode, waitFor } from './harness.mjs';
 
 const artifact = (name) => JSON.parse(readFileSync(join(ROOT, 'contracts', 'artifacts', `${name}.json`), 'utf8'));
 const L2_WITHDRAWALS = '0x4c00000000000000000000000000000000000001';
 const L2_DEPOSITS = '0x4c00000000000000000000000000000000000002';
 const TXS = Number(process.env.LANES_E2E_SETTLEMENT_TXS ?? 300);
-
-async function startAnvil() {
-  const port = await freePort();
-  const proc = spawn(foundryBin('anvil'), ['--port', String(port), '--host', '127.0.0.1', '--block-time', '1', '--mnemonic', MNEMONIC], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await rpcRaw(url, 'eth_chainId', []).catch(() => ({}))).result !== undefined, {
-    timeoutMs: 30_000,
-    what: 'anvil',
-  });
-  return { url, stop: () => proc.kill('SIGTERM') };
-}
 
 test('settlement: batches on L1, follower from empty datadir, withdrawal claim, L1 reorg', { skip: REFERENCE === 'anvil' && 'needs the lanes node', timeout: 600_000 }, async (t) => {
   const anvil = await startAnvil();

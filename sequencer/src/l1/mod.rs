@@ -202,22 +202,23 @@ impl L1Handle {
     }
 }
 
-/// The dev sequencer key: account [`DEV_SEQUENCER_INDEX`] of the test mnemonic.
-pub fn dev_signer() -> eyre::Result<PrivateKeySigner> {
+/// Account `index` of the test mnemonic (dev mode only).
+fn dev_key(index: u32) -> eyre::Result<PrivateKeySigner> {
     MnemonicBuilder::<English>::default()
         .phrase(DEV_MNEMONIC)
-        .index(DEV_SEQUENCER_INDEX)?
+        .index(index)?
         .build()
-        .map_err(|e| eyre!("deriving the dev sequencer key: {e}"))
+        .map_err(|e| eyre!("deriving dev key {index}: {e}"))
+}
+
+/// The dev sequencer key: account [`DEV_SEQUENCER_INDEX`] of the test mnemonic.
+pub fn dev_signer() -> eyre::Result<PrivateKeySigner> {
+    dev_key(DEV_SEQUENCER_INDEX)
 }
 
 /// The dev prover key: account [`DEV_PROVER_INDEX`] of the test mnemonic.
 pub fn dev_prover_signer() -> eyre::Result<PrivateKeySigner> {
-    MnemonicBuilder::<English>::default()
-        .phrase(DEV_MNEMONIC)
-        .index(DEV_PROVER_INDEX)?
-        .build()
-        .map_err(|e| eyre!("deriving the dev prover key: {e}"))
+    dev_key(DEV_PROVER_INDEX)
 }
 
 /// Reads a hex private key from a file (never echoing it).
