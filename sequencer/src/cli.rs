@@ -88,6 +88,12 @@ pub struct ProveArgs {
     /// Stop once every committed batch is finalized instead of waiting for more.
     #[arg(long)]
     pub once: bool,
+    /// Threads proving [default: the number of CPU cores].
+    #[arg(long = "prover.threads", value_name = "N")]
+    pub threads: Option<usize>,
+    /// Nice value of the proving threads (Linux; 0 = normal priority, 19 = lowest).
+    #[arg(long = "prover.nice", default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub nice: i32,
 }
 
 /// `--prover.security` values.
@@ -393,6 +399,20 @@ pub struct NodeArgs {
     #[arg(long = "prover.security", env = "LANES_PROVER_SECURITY", value_enum)]
     pub prover_security: Option<SecurityArg>,
 
+    /// Threads of the node's prover [default: the number of CPU cores].
+    #[arg(
+        long = "prover.threads",
+        env = "LANES_PROVER_THREADS",
+        value_name = "N"
+    )]
+    pub prover_threads: Option<usize>,
+
+    /// Nice value of the node's proving threads (Linux; 0 = the node's priority, 19 =
+    /// lowest), so that block production keeps its latency while a batch is proven
+    /// [default: 10].
+    #[arg(long = "prover.nice", env = "LANES_PROVER_NICE", value_name = "N", value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub prover_nice: Option<i32>,
+
     /// Follower: fetch batch proofs from this node's JSON-RPC (`lanes_getBatchProof`),
     /// verify them, and report a batch final only when its proof verified.
     #[arg(
@@ -588,6 +608,14 @@ impl NodeArgs {
                 prover_config: lanes_prover::ProverConfig {
                     security: self.prover_security.unwrap_or_default().into(),
                     backend: lanes_prover::Backend::Cpu,
+                },
+                prover_threads: crate::l1::prove::ProverThreads {
+                    threads: match self.prover_threads {
+                        Some(0) => return Err("--prover.threads must be at least 1".into()),
+                        Some(n) => n,
+                        None => crate::l1::prove::ProverThreads::default().threads,
+                    },
+                    nice: self.prover_nice.unwrap_or(10),
                 },
                 proofs_from: self.proofs_from.clone(),
             })

@@ -80,6 +80,12 @@ pub async fn run_prover(args: crate::cli::ProveArgs) -> eyre::Result<()> {
                 .map_err(|e| eyre::eyre!("genesis commitment: {e}"))
         }),
         genesis_hash,
+        crate::l1::prove::ProverThreads {
+            threads: args
+                .threads
+                .unwrap_or_else(|| crate::l1::prove::ProverThreads::default().threads),
+            nice: args.nice,
+        },
     )
     .await?;
     info!(?prover, proofs = %config.datadir.join("proofs").display(), "proving batches");

@@ -147,24 +147,23 @@ pub fn check_batch_as(
     da: DaKind,
 ) -> Result<DecodedBatch, DeriveError> {
     let index = header.index;
+    let hash = keccak256(data);
     // The payload hash is what the proof's data hash is; for blobs it is the only link between
     // the proof and the blobs' versioned hashes, so every follower checks it.
-    if keccak256(data) != header.payloadHash {
+    if hash != header.payloadHash {
         return Err(halt(
             index,
             format!(
-                "payload hash mismatch: the data hashes to {}, the header says {}",
-                keccak256(data),
+                "payload hash mismatch: the data hashes to {hash}, the header says {}",
                 header.payloadHash
             ),
         ));
     }
-    if da == DaKind::Calldata && keccak256(data) != header.dataHash {
+    if da == DaKind::Calldata && hash != header.dataHash {
         return Err(halt(
             index,
             format!(
-                "data hash mismatch: the data hashes to {}, the commit says {}",
-                keccak256(data),
+                "data hash mismatch: the data hashes to {hash}, the commit says {}",
                 header.dataHash
             ),
         ));

@@ -89,6 +89,8 @@ pub struct L1Settings {
     pub prover_key_file: Option<PathBuf>,
     /// Proof settings.
     pub prover_config: lanes_prover::ProverConfig,
+    /// The prover's threads and their priority.
+    pub prover_threads: prove::ProverThreads,
     /// A follower fetches batch proofs from this node's JSON-RPC (`--proofs-from`).
     pub proofs_from: Option<String>,
 }
@@ -462,9 +464,10 @@ pub async fn start(
                         .map_err(|e| eyre!("genesis commitment: {e}"))
                 }),
                 genesis_hash,
+                settings.prover_threads,
             )
             .await?;
-            info!(prover = ?p, "proving batches");
+            info!(prover = ?p, threads = ?settings.prover_threads, "proving batches");
             Some(prove::spawn(p, settings.poll, stop.clone())?)
         }
         None => None,

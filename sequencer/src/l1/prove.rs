@@ -38,6 +38,52 @@ use super::{
 /// How often a long proof reports that it is still running.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
+/// How the prover shares the machine with block production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProverThreads {
+    /// Threads proving (the rayon pool the proof's DFTs and hashing run on).
+    pub threads: usize,
+    /// Nice value of those threads (Linux; 0 = the node's own priority, 19 = lowest): a proof
+    /// is batch work that may wait, a block is not.
+    pub nice: i32,
+}
+
+impl Default for ProverThreads {
+    fn default() -> Self {
+        Self {
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            nice: 10,
+        }
+    }
+}
+
+/// The prover's own thread pool, each thread at `nice`.
+fn prover_pool(t: ProverThreads) -> eyre::Result<rayon::ThreadPool> {
+    let nice = t.nice;
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(t.threads.max(1))
+        .thread_name(|i| format!("prover-{i}"))
+        .start_handler(move |_| lower_priority(nice))
+        .build()
+        .map_err(|e| eyre!("cannot start the prover's threads: {e}"))
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    // SAFETY: `gettid` has no preconditions; `setpriority` on this thread's own id only
+    // changes its scheduling priority (an error leaves it unchanged, which is harmless).
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority(_nice: i32) {}
+
 /// Why the prover stopped or waits.
 #[derive(Debug, thiserror::Error)]
 pub enum ProveTaskError {
@@ -91,6 +137,8 @@ pub struct Prover {
     genesis: Box<dyn Fn() -> eyre::Result<StateCommitment> + Send>,
     /// The commitment tree after batch `.0`.
     tree: Option<(u64, StateCommitment)>,
+    /// Where proofs run.
+    pool: rayon::ThreadPool,
 }
 
 impl std::fmt::Debug for Prover {
@@ -115,6 +163,7 @@ impl Prover {
         store: ProofStore,
         genesis: Box<dyn Fn() -> eyre::Result<StateCommitment> + Send>,
         genesis_hash: alloy_primitives::B256,
+        threads: ProverThreads,
     ) -> eyre::Result<Self> {
         let l1_chain_id = l1.chain_id().await?;
         let deployed_for = l1.view(rollup, IRollup::genesisBlockHashCall {}).await?;
@@ -147,6 +196,7 @@ impl Prover {
             store,
             genesis,
             tree: None,
+            pool: prover_pool(threads)?,
         })
     }
 
@@ -264,7 +314,7 @@ impl Prover {
                 (meta, bytes)
             }
             _ => {
-                let (bytes, secs) = prove_with_progress(index, &witness, config)?;
+                let (bytes, secs) = prove_with_progress(&self.pool, index, &witness, config)?;
                 let meta = ProofMeta {
                     index,
                     batch_hash,
@@ -334,6 +384,7 @@ impl Prover {
 /// Proves on this thread and logs every [`PROGRESS_EVERY`] while it runs. Returns the proof
 /// bytes and the seconds it took.
 fn prove_with_progress(
+    pool: &rayon::ThreadPool,
     index: u64,
     witness: &BatchWitness,
     config: ProverConfig,
@@ -358,7 +409,7 @@ fn prove_with_progress(
                 }
             }
         });
-        let r = lanes_prover::prove(witness, &config);
+        let r = pool.install(|| lanes_prover::prove(witness, &config));
         done.store(true, Ordering::Relaxed);
         r
     });
