@@ -75,11 +75,13 @@ pub async fn run_prover(args: crate::cli::ProveArgs) -> eyre::Result<()> {
             backend: lanes_prover::Backend::Cpu,
         },
         store,
-        Box::new(move || {
-            crate::commitment::genesis(&chain.genesis_diff())
-                .map_err(|e| eyre::eyre!("genesis commitment: {e}"))
-        }),
-        genesis_hash,
+        crate::l1::prove::Genesis {
+            hash: genesis_hash,
+            tree: Box::new(move || {
+                crate::commitment::genesis(&chain.genesis_diff())
+                    .map_err(|e| eyre::eyre!("genesis commitment: {e}"))
+            }),
+        },
         crate::l1::prove::ProverThreads {
             threads: args
                 .threads

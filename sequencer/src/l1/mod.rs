@@ -459,11 +459,13 @@ pub async fn start(
                 key,
                 settings.prover_config,
                 proofs,
-                Box::new(move || {
-                    crate::commitment::genesis(&chain.genesis_diff())
-                        .map_err(|e| eyre!("genesis commitment: {e}"))
-                }),
-                genesis_hash,
+                prove::Genesis {
+                    hash: genesis_hash,
+                    tree: Box::new(move || {
+                        crate::commitment::genesis(&chain.genesis_diff())
+                            .map_err(|e| eyre!("genesis commitment: {e}"))
+                    }),
+                },
                 settings.prover_threads,
             )
             .await?;

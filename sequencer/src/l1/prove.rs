@@ -117,6 +117,22 @@ impl From<DeriveError> for ProveTaskError {
     }
 }
 
+/// The L2 genesis the prover checks the Rollup against and starts its tree from.
+pub struct Genesis {
+    /// The genesis block hash (`Rollup.genesisBlockHash`).
+    pub hash: alloy_primitives::B256,
+    /// Builds the genesis state's commitment tree (batch 0's commitment).
+    pub tree: Box<dyn Fn() -> eyre::Result<StateCommitment> + Send>,
+}
+
+impl std::fmt::Debug for Genesis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Genesis")
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What one step of the prover did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -134,7 +150,7 @@ pub struct Prover {
     signer: PrivateKeySigner,
     config: ProverConfig,
     store: ProofStore,
-    genesis: Box<dyn Fn() -> eyre::Result<StateCommitment> + Send>,
+    genesis: Genesis,
     /// The commitment tree after batch `.0`.
     tree: Option<(u64, StateCommitment)>,
     /// Where proofs run.
@@ -153,20 +169,20 @@ impl std::fmt::Debug for Prover {
 
 impl Prover {
     /// A prover for `rollup` on `l1`, signing with `signer` (the Rollup's prover key), with
-    /// proofs in `store`; `genesis` builds the genesis state's commitment tree and
-    /// `genesis_hash` is the L2 genesis block hash (both checked against the Rollup).
+    /// proofs in `store`, for the chain of `genesis` (checked against the Rollup), proving on
+    /// `threads`.
     pub async fn new(
         l1: L1Client,
         rollup: Address,
         signer: PrivateKeySigner,
         config: ProverConfig,
         store: ProofStore,
-        genesis: Box<dyn Fn() -> eyre::Result<StateCommitment> + Send>,
-        genesis_hash: alloy_primitives::B256,
+        genesis: Genesis,
         threads: ProverThreads,
     ) -> eyre::Result<Self> {
         let l1_chain_id = l1.chain_id().await?;
         let deployed_for = l1.view(rollup, IRollup::genesisBlockHashCall {}).await?;
+        let genesis_hash = genesis.hash;
         if deployed_for != genesis_hash {
             return Err(eyre!(
                 "the Rollup at {rollup} was deployed for L2 genesis {deployed_for}, this chain's genesis is {genesis_hash}: prove with the same chain (--dev / --genesis / --chain-id) as the sequencer"
@@ -180,7 +196,7 @@ impl Prover {
             ));
         }
         let genesis_on_l1 = l1.view(rollup, IRollup::batchesCall { index: 0 }).await?;
-        let ours = genesis()?.root_b256();
+        let ours = (genesis.tree)()?.root_b256();
         if genesis_on_l1.stateCommitment != ours {
             return Err(eyre!(
                 "the Rollup's genesis state commitment is {}, this chain's is {ours}: prove with the same chain (--dev / --genesis / --chain-id) as the sequencer",
@@ -212,7 +228,7 @@ impl Prover {
         if !self.tree.as_ref().is_some_and(|(i, _)| usable(*i)) {
             self.tree = match self.store.load_state() {
                 Some((i, t)) if usable(i) => Some((i, t)),
-                _ => Some((0, (self.genesis)()?)),
+                _ => Some((0, (self.genesis.tree)()?)),
             };
         }
         let Some((at, tree)) = &mut self.tree else {
