@@ -84,36 +84,16 @@ fn lower_priority(nice: i32) {
 #[cfg(not(target_os = "linux"))]
 fn lower_priority(_nice: i32) {}
 
-/// Why the prover stopped or waits.
-#[derive(Debug, thiserror::Error)]
-pub enum ProveTaskError {
-    /// A committed batch cannot be proven as committed (wrong diff or commitment): the
-    /// prover will not finalize it.
-    #[error("batch {index}: {reason}")]
-    Halt {
-        /// Batch index.
-        index: u64,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A transient failure (L1 unreachable, transaction not mined); retried.
-    #[error(transparent)]
-    Retry(#[from] eyre::Report),
-}
+/// Why the prover stopped or waits: the follower's error type, since the cases are the same. A
+/// `Halt` is a committed batch that cannot be proven as committed (wrong diff or commitment;
+/// the prover will not finalize it), a `Retry` a transient failure (L1 unreachable, a
+/// transaction not mined).
+pub type ProveTaskError = DeriveError;
 
 fn halt(index: u64, reason: impl Into<String>) -> ProveTaskError {
-    ProveTaskError::Halt {
+    DeriveError::Halt {
         index,
         reason: reason.into(),
-    }
-}
-
-impl From<DeriveError> for ProveTaskError {
-    fn from(e: DeriveError) -> Self {
-        match e {
-            DeriveError::Halt { index, reason } => halt(index, reason),
-            DeriveError::Retry(e) => Self::Retry(e),
-        }
     }
 }
 
