@@ -85,14 +85,8 @@ impl Encodable for BatchBlock {
 
 impl Decodable for BatchBlock {
     fn decode(buf: &mut &[u8]) -> alloy_rlp::Result<Self> {
-        let header = RlpHeader::decode(buf)?;
-        if !header.list {
-            return Err(alloy_rlp::Error::UnexpectedString);
-        }
-        if buf.len() < header.payload_length {
-            return Err(alloy_rlp::Error::InputTooShort);
-        }
-        let mut body = &buf[..header.payload_length];
+        let mut body = RlpHeader::decode_bytes(buf, true)?;
+        let payload_length = body.len();
         let block = Self {
             number: u64::decode(&mut body)?,
             timestamp: u64::decode(&mut body)?,
@@ -100,11 +94,10 @@ impl Decodable for BatchBlock {
         };
         if !body.is_empty() {
             return Err(alloy_rlp::Error::ListLengthMismatch {
-                expected: header.payload_length,
-                got: header.payload_length - body.len(),
+                expected: payload_length,
+                got: payload_length - body.len(),
             });
         }
-        *buf = &buf[header.payload_length..];
         Ok(block)
     }
 }
@@ -145,48 +138,28 @@ fn encode_change(change: &Change, out: &mut Vec<u8>) {
 }
 
 fn decode_change(buf: &mut &[u8]) -> alloy_rlp::Result<Change> {
-    let header = RlpHeader::decode(buf)?;
-    if !header.list {
+    // The field count tells the kind: 1 = deleted account, 3 = slot, 4 = account.
+    let alloy_rlp::PayloadView::List(fields) = RlpHeader::decode_raw(buf)? else {
         return Err(alloy_rlp::Error::UnexpectedString);
+    };
+    fn field<T: Decodable>(mut item: &[u8]) -> alloy_rlp::Result<T> {
+        T::decode(&mut item)
     }
-    if buf.len() < header.payload_length {
-        return Err(alloy_rlp::Error::InputTooShort);
-    }
-    let mut body = &buf[..header.payload_length];
-    *buf = &buf[header.payload_length..];
-    // Count the fields first: 1 = deleted account, 3 = slot, 4 = account.
-    let mut fields = 0;
-    let mut probe = body;
-    while !probe.is_empty() {
-        let h = RlpHeader::decode(&mut probe)?;
-        if probe.len() < h.payload_length {
-            return Err(alloy_rlp::Error::InputTooShort);
-        }
-        probe = &probe[h.payload_length..];
-        fields += 1;
-    }
-    let address = Address::decode(&mut body)?;
-    match fields {
-        1 => Ok((StateKey::Account(address), None)),
-        3 => {
-            let slot = B256::decode(&mut body)?;
-            let value = U256::decode(&mut body)?;
+    match fields.as_slice() {
+        [a] => Ok((StateKey::Account(field(a)?), None)),
+        [a, slot, value] => {
+            let value: U256 = field(value)?;
             let value = (!value.is_zero()).then_some(StateValue::Storage(value));
-            Ok((StateKey::Storage(address, slot), value))
+            Ok((StateKey::Storage(field(a)?, field(slot)?), value))
         }
-        4 => {
-            let balance = U256::decode(&mut body)?;
-            let nonce = u64::decode(&mut body)?;
-            let code_hash = B256::decode(&mut body)?;
-            Ok((
-                StateKey::Account(address),
-                Some(StateValue::Account {
-                    balance,
-                    nonce,
-                    code_hash,
-                }),
-            ))
-        }
+        [a, balance, nonce, code_hash] => Ok((
+            StateKey::Account(field(a)?),
+            Some(StateValue::Account {
+                balance: field(balance)?,
+                nonce: field(nonce)?,
+                code_hash: field(code_hash)?,
+            }),
+        )),
         _ => Err(alloy_rlp::Error::Custom(
             "a diff entry has 1, 3 or 4 fields",
         )),
@@ -302,26 +275,16 @@ pub fn decode(data: &[u8], first_block: u64) -> Result<DecodedBatch, BatchDecode
     }
     let rlp = decompress_capped(&data[2..])?;
     let rlp_err = |e: alloy_rlp::Error| BatchDecodeError::Rlp(e.to_string());
-    let mut outer = rlp.as_slice();
-    let header = RlpHeader::decode(&mut outer).map_err(rlp_err)?;
-    if !header.list || outer.len() < header.payload_length {
-        return Err(BatchDecodeError::Rlp(
-            "batch is not an RLP list [blocks, diff]".into(),
-        ));
+    let mut rest = rlp.as_slice();
+    let mut buf = RlpHeader::decode_bytes(&mut rest, true).map_err(|e| {
+        BatchDecodeError::Rlp(format!("batch is not an RLP list [blocks, diff]: {e}"))
+    })?;
+    if !rest.is_empty() {
+        return Err(BatchDecodeError::Trailing(rest.len()));
     }
-    if outer.len() > header.payload_length {
-        return Err(BatchDecodeError::Trailing(
-            outer.len() - header.payload_length,
-        ));
-    }
-    let mut buf = outer;
     let blocks = Vec::<BatchBlock>::decode(&mut buf).map_err(rlp_err)?;
-    let diff_header = RlpHeader::decode(&mut buf).map_err(rlp_err)?;
-    if !diff_header.list || buf.len() < diff_header.payload_length {
-        return Err(BatchDecodeError::Rlp("diff is not an RLP list".into()));
-    }
-    let mut entries = &buf[..diff_header.payload_length];
-    buf = &buf[diff_header.payload_length..];
+    let mut entries = RlpHeader::decode_bytes(&mut buf, true)
+        .map_err(|e| BatchDecodeError::Rlp(format!("diff is not an RLP list: {e}")))?;
     if !buf.is_empty() {
         return Err(BatchDecodeError::Trailing(buf.len()));
     }
@@ -421,6 +384,34 @@ mod tests {
         assert_eq!((got.blocks, got.diff), (b, diff()));
         let empty = decode(&encode(&blocks(), &[]).unwrap(), 5).unwrap();
         assert!(empty.diff.is_empty());
+    }
+
+    #[test]
+    fn rejects_malformed_diff_entries() {
+        // An empty entry, a 2-field entry and a string where a list belongs: errors, no panic.
+        for entry in [vec![0xc0u8], vec![0xc2, 0x01, 0x02], vec![0x81, 0xff]] {
+            let mut rlp = Vec::new();
+            let blocks_list = alloy_rlp::encode(&blocks());
+            let payload = blocks_list.len() + 1 + entry.len();
+            RlpHeader {
+                list: true,
+                payload_length: payload,
+            }
+            .encode(&mut rlp);
+            rlp.extend_from_slice(&blocks_list);
+            RlpHeader {
+                list: true,
+                payload_length: entry.len(),
+            }
+            .encode(&mut rlp);
+            rlp.extend_from_slice(&entry);
+            let mut data = vec![VERSION, COMPRESSION_ZSTD];
+            data.extend(zstd::bulk::compress(&rlp, 1).unwrap());
+            assert!(
+                matches!(decode(&data, 5), Err(BatchDecodeError::Rlp(_))),
+                "{entry:?}"
+            );
+        }
     }
 
     #[test]
