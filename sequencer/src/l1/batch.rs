@@ -31,7 +31,7 @@
 //! diff entries must be strictly in canonical order and at most
 //! [`lanes_prover::MAX_DIFF_ENTRIES`], and every error says what was wrong.
 
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Bytes, U256};
 use alloy_rlp::{Decodable, Encodable, Header as RlpHeader};
 use lanes_prover::{MAX_DIFF_ENTRIES, StateKey, StateValue};
 
@@ -342,6 +342,7 @@ fn decompress_capped(frame: &[u8]) -> Result<Vec<u8>, BatchDecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::{Address, B256};
 
     fn blocks() -> Vec<BatchBlock> {
         (5..9)
@@ -391,7 +392,7 @@ mod tests {
         // An empty entry, a 2-field entry and a string where a list belongs: errors, no panic.
         for entry in [vec![0xc0u8], vec![0xc2, 0x01, 0x02], vec![0x81, 0xff]] {
             let mut rlp = Vec::new();
-            let blocks_list = alloy_rlp::encode(&blocks());
+            let blocks_list = alloy_rlp::encode(blocks());
             let payload = blocks_list.len() + 1 + entry.len();
             RlpHeader {
                 list: true,
