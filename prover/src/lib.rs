@@ -82,8 +82,8 @@ pub const MAX_DATA_BYTES: usize = 1 << 20;
 pub const MAX_DIFF_ENTRIES: usize = 1 << 15;
 /// Largest serialized proof accepted by [`BatchProof::from_bytes`] (64 MiB).
 pub const MAX_PROOF_BYTES: usize = 64 << 20;
-/// Version of the [`BatchProof`] format.
-pub const PROOF_VERSION: u32 = 1;
+/// Version of the [`BatchProof`] format (2: the sponge proven in segments).
+pub const PROOF_VERSION: u32 = 2;
 
 /// The public inputs of a batch proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,8 +171,9 @@ pub struct BatchProof {
     pub version: u32,
     /// FRI setting both proofs were made with.
     pub security: Security,
-    /// Proof of the keccak-256 digest of the data.
-    pub keccak: Proof<LanesStarkConfig>,
+    /// Proof of the keccak-256 digest of the data: one proof per sponge segment
+    /// ([`keccak_air::plan_segments`]), in order.
+    pub keccak: Vec<Proof<LanesStarkConfig>>,
     /// Proof of the state transition.
     pub state: Proof<LanesStarkConfig>,
 }
@@ -182,7 +183,14 @@ impl std::fmt::Debug for BatchProof {
         f.debug_struct("BatchProof")
             .field("version", &self.version)
             .field("security", &self.security)
-            .field("keccak_degree_bits", &self.keccak.degree_bits)
+            .field(
+                "keccak_degree_bits",
+                &self
+                    .keccak
+                    .iter()
+                    .map(|p| p.degree_bits)
+                    .collect::<Vec<_>>(),
+            )
             .field("state_degree_bits", &self.state.degree_bits)
             .finish_non_exhaustive()
     }
@@ -370,11 +378,17 @@ pub fn prove(witness: &BatchWitness, config: &ProverConfig) -> Result<BatchProof
     let state = p3_uni_stark::prove(&sc, &StateAir::new(), state_trace, &state_pv)
         .map_err(|e| ProveError::Stark(format!("state proof: {e:?}")))?;
 
-    let data_hash = keccak256(&witness.data);
-    let keccak_pv = keccak_air::public_values(witness.index, witness.data.len(), &data_hash.0);
-    let keccak_trace = keccak_air::generate_trace(&witness.data);
-    let keccak = p3_uni_stark::prove(&sc, &SpongeAir::default(), keccak_trace, &keccak_pv)
-        .map_err(|e| ProveError::Stark(format!("keccak proof: {e:?}")))?;
+    let len = witness.data.len();
+    let (padded, states) = keccak_air::sponge_states(&witness.data);
+    let keccak = keccak_air::plan_segments(states.len() - 1)
+        .into_iter()
+        .map(|seg| {
+            let pv = keccak_air::public_values(witness.index, len, seg, &states);
+            let trace = keccak_air::generate_trace(len, &padded, &states, seg);
+            p3_uni_stark::prove(&sc, &SpongeAir::default(), trace, &pv)
+                .map_err(|e| ProveError::Stark(format!("keccak proof: {e:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
 
     Ok(BatchProof {
         version: PROOF_VERSION,
@@ -419,11 +433,28 @@ pub fn verify(
     .map_err(|_| VerifyError::State("verifier panicked on a malformed proof".into()))?
     .map_err(|e| VerifyError::State(format!("{e:?}")))?;
 
-    let keccak_pv = keccak_air::public_values(public_inputs.index, data.len(), &got.0);
-    catch_unwind(AssertUnwindSafe(|| {
-        p3_uni_stark::verify(&sc, &SpongeAir::default(), &proof.keccak, &keccak_pv)
-    }))
-    .map_err(|_| VerifyError::Keccak("verifier panicked on a malformed proof".into()))?
-    .map_err(|e| VerifyError::Keccak(format!("{e:?}")))?;
+    // The segment boundaries' sponge states come from the data itself; the final
+    // segment's end state holds the digest checked above.
+    let (_, states) = keccak_air::sponge_states(data);
+    let plan = keccak_air::plan_segments(states.len() - 1);
+    if proof.keccak.len() != plan.len() {
+        return Err(VerifyError::Keccak(format!(
+            "{} sponge proofs for {} segments",
+            proof.keccak.len(),
+            plan.len()
+        )));
+    }
+    for (i, (seg, segment_proof)) in plan.into_iter().zip(&proof.keccak).enumerate() {
+        let pv = keccak_air::public_values(public_inputs.index, data.len(), seg, &states);
+        catch_unwind(AssertUnwindSafe(|| {
+            p3_uni_stark::verify(&sc, &SpongeAir::default(), segment_proof, &pv)
+        }))
+        .map_err(|_| {
+            VerifyError::Keccak(format!(
+                "segment {i}: verifier panicked on a malformed proof"
+            ))
+        })?
+        .map_err(|e| VerifyError::Keccak(format!("segment {i}: {e:?}")))?;
+    }
     Ok(())
 }

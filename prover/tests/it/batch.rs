@@ -242,3 +242,46 @@ fn oversized_inputs_are_refused_before_proving() {
         })
     ));
 }
+
+/// Data long enough for the sponge to be proven in two segments: the proof verifies,
+/// and the segments are bound to their place and to the data on both sides of the cut.
+#[test]
+fn split_sponge_proof_verifies_and_segments_are_bound() {
+    let mut r = rng(12);
+    let (mut state, keys) = random_state(&mut r, 50);
+    let diff = random_diff(&mut r, &state, &keys, 3);
+    // 180 blocks: 4,320 rows would pad to 8,192; as segments 4,096 + 256.
+    let data = random_bytes(&mut r, 180 * 136 - 50);
+    let plan = lanes_prover::keccak_air::plan_segments(180);
+    assert_eq!(plan.len(), 2);
+    let w = BatchWitness::build(8, &mut state, data.clone(), diff.clone()).unwrap();
+    let pi = w.public_inputs();
+    let proof = prove(&w, &config()).unwrap();
+    assert_eq!(proof.keccak.len(), 2);
+    verify(&proof, &pi, &data, &diff).unwrap();
+
+    // A byte in either segment, with a matching public data hash.
+    for i in [10, plan[1].start * 136 + 3] {
+        let mut d = data.clone();
+        d[i] ^= 0x01;
+        let bad = PublicInputs {
+            data_hash: keccak256(&d),
+            ..pi
+        };
+        assert!(
+            matches!(verify(&proof, &bad, &d, &diff), Err(VerifyError::Keccak(_))),
+            "data byte {i}"
+        );
+    }
+    // Segments swapped, one dropped, one repeated.
+    let bytes = proof.to_bytes();
+    let mut swapped = BatchProof::from_bytes(&bytes).unwrap();
+    swapped.keccak.swap(0, 1);
+    assert!(verify(&swapped, &pi, &data, &diff).is_err(), "swapped");
+    let mut dropped = BatchProof::from_bytes(&bytes).unwrap();
+    dropped.keccak.pop();
+    assert!(verify(&dropped, &pi, &data, &diff).is_err(), "dropped");
+    let mut repeated = BatchProof::from_bytes(&bytes).unwrap();
+    repeated.keccak[1] = BatchProof::from_bytes(&bytes).unwrap().keccak.remove(0);
+    assert!(verify(&repeated, &pi, &data, &diff).is_err(), "repeated");
+}
