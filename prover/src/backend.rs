@@ -12,10 +12,10 @@
 //! Backends:
 //!
 //! - [`Backend::Cpu`] (default): Plonky3's implementations (`Radix2DitParallel`;
-//!   `SerializingHasher` over a Keccak-f `PaddingFreeSponge`, and
-//!   `CompressionFunctionFromHasher` over the same sponge). Its `hash_many` /
-//!   `compress_many` feed the sponge `p3_keccak::VECTOR_LEN` messages at a time, as the tree
-//!   builder's packed arm did, so a native (AVX2) build keeps its 4-lane Keccak-f.
+//!   `p3_keccak::Keccak256Hash`). Its `hash_many` / `compress_many` go to
+//!   `Keccak256Hash::hash_many`, which hashes several equal-length messages per Keccak-f
+//!   call on the widest SIMD the running CPU has (AVX-512, AVX2, else SSE2), chosen at run
+//!   time, so a portable build hashes as fast as a native one.
 //! - [`Backend::GpuHost`]: the host build of the CUDA kernels in `kernels/prover/`
 //!   ([`crate::kernels`]), spread over the rayon pool.
 //! - [`Backend::Cuda`]: the device build of the same kernels ([`crate::cuda`]). The DFT
@@ -24,9 +24,9 @@
 //!
 //! Every backend produces byte-identical results, because commitments are checked by
 //! verifiers that run the CPU backend: the same LDE (coset shift, bit-reversed row order);
-//! the same row hash (Keccak-f[1600] sponge, rate 17 `u64` words, overwrite mode, no
-//! padding, first 4 words out, absorbing the raw Montgomery `u32`s two per `u64`, first in
-//! the low half); the same compression (that sponge over the 8 words `left || right`).
+//! the same row hash (keccak-256 of the row's raw Montgomery `u32`s as little-endian bytes,
+//! the 32-byte digest read as 4 little-endian `u64` words); the same compression
+//! (keccak-256 of the 64 bytes `left || right`).
 //! `KoalaBear` is `#[repr(transparent)]` over its Montgomery-form `u32`, so matrices and
 //! `hash_many` inputs go to the kernels as `u32` buffers without conversion.
 
@@ -34,14 +34,11 @@ use std::array;
 
 use p3_dft::{Layout, Radix2DitParallel, TwoAdicSubgroupDft};
 use p3_field::{Field, PrimeCharacteristicRing};
-use p3_keccak::{KeccakF, VECTOR_LEN};
+use p3_keccak::{Keccak256Hash, VECTOR_LEN};
 use p3_matrix::Matrix;
 use p3_matrix::bitrev::{BitReversalPerm, BitReversedMatrixView};
 use p3_matrix::dense::{RowMajorMatrix, RowMajorMatrixView, RowMajorMatrixViewMut};
-use p3_symmetric::{
-    CompressionFunctionFromHasher, CryptographicHasher, PaddingFreeSponge,
-    PseudoCompressionFunction, SerializingHasher,
-};
+use p3_symmetric::{CryptographicHasher, PseudoCompressionFunction};
 use p3_util::log2_strict_usize;
 use serde::{Deserialize, Serialize};
 
@@ -87,10 +84,6 @@ pub const SEAM_LANES: usize = 8;
 
 /// Words (`u64`) in a Merkle digest: 256 bits.
 pub const MMCS_DIGEST_WORDS: usize = 4;
-/// Keccak-f[1600] sponge over `u64` words: rate 17 words (136 bytes), 4-word output.
-type U64Sponge = PaddingFreeSponge<KeccakF, 25, 17, MMCS_DIGEST_WORDS>;
-type CpuHash = SerializingHasher<U64Sponge>;
-type CpuCompress = CompressionFunctionFromHasher<U64Sponge, 2, MMCS_DIGEST_WORDS>;
 /// A digest.
 type Digest = [u64; MMCS_DIGEST_WORDS];
 /// The packed field type of the Merkle commitments (`p3_keccak::VECTOR_LEN` lanes).
@@ -304,40 +297,46 @@ impl TwoAdicSubgroupDft<F> for LanesDft {
 #[derive(Clone, Debug)]
 pub struct LanesHash {
     backend: Backend,
-    cpu: CpuHash,
 }
 
 impl LanesHash {
     /// A hasher running on `backend`.
     pub fn new(backend: Backend) -> Self {
-        Self {
-            backend,
-            cpu: CpuHash::new(U64Sponge::new(KeccakF)),
-        }
+        Self { backend }
     }
+}
 
-    /// Plonky3's sponge over `VECTOR_LEN` rows at a time (the tail one by one).
-    fn cpu_hash_many(&self, input: &[F], out: &mut [Digest]) {
-        let len = input.len() / out.len();
-        let mut done = 0;
-        if VECTOR_LEN > 1 {
-            let mut staged: Vec<PackedF> = Vec::with_capacity(len);
-            for (g, digests) in out.chunks_exact_mut(VECTOR_LEN).enumerate() {
-                let rows = &input[g * VECTOR_LEN * len..][..VECTOR_LEN * len];
-                staged.clear();
-                staged.extend((0..len).map(|j| array::from_fn(|l| rows[l * len + j])));
-                let packed: [PackedW; MMCS_DIGEST_WORDS] =
-                    self.cpu.hash_iter(staged.iter().copied());
-                for (l, digest) in digests.iter_mut().enumerate() {
-                    *digest = array::from_fn(|i| packed[i][l]);
-                }
-                done += VECTOR_LEN;
-            }
-        }
-        for (r, digest) in out.iter_mut().enumerate().skip(done) {
-            *digest = self.cpu.hash_iter(input[r * len..][..len].iter().copied());
-        }
-    }
+// The byte views below read `u32`/`u64` memory as the little-endian bytes the hash is
+// defined over.
+const _: () = assert!(
+    cfg!(target_endian = "little"),
+    "the Merkle hash reads words as little-endian bytes"
+);
+const _: () = assert!(size_of::<F>() == 4 && align_of::<F>() == 4);
+
+/// The field elements' raw Montgomery `u32`s as bytes.
+fn field_bytes(values: &[F]) -> &[u8] {
+    // SAFETY: `F` is `#[repr(transparent)]` over a `u32` (checked above); any initialized
+    // memory is valid as bytes, and `u8` has alignment 1.
+    unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), size_of_val(values)) }
+}
+
+/// Digests as their 32 bytes each, writable.
+fn digest_bytes_mut(digests: &mut [Digest]) -> &mut [[u8; 32]] {
+    // SAFETY: a `Digest` is 4 `u64`s, 32 bytes with no padding; every byte pattern is a
+    // valid `u64`, and `[u8; 32]` has alignment 1.
+    unsafe { std::slice::from_raw_parts_mut(digests.as_mut_ptr().cast(), digests.len()) }
+}
+
+/// keccak-256 of `bytes` as a digest.
+fn keccak_digest(bytes: &[u8]) -> Digest {
+    let h = Keccak256Hash.hash_iter_slices([bytes]);
+    array::from_fn(|i| u64::from_le_bytes(h[8 * i..8 * i + 8].try_into().expect("8 bytes")))
+}
+
+/// `Keccak256Hash::hash_many` over `n` equal-length messages laid out back to back.
+fn keccak_many(bytes: &[u8], out: &mut [Digest]) {
+    Keccak256Hash.hash_many(bytes, digest_bytes_mut(out));
 }
 
 impl CryptographicHasher<F, Digest> for LanesHash {
@@ -347,11 +346,11 @@ impl CryptographicHasher<F, Digest> for LanesHash {
     where
         I: IntoIterator<Item = F>,
     {
+        let row: Vec<F> = input.into_iter().collect();
         match self.backend {
-            Backend::Cpu => self.cpu.hash_iter(input),
+            Backend::Cpu => keccak_digest(field_bytes(&row)),
             // A single message is not worth a device round trip.
             Backend::GpuHost | Backend::Cuda => {
-                let row: Vec<F> = input.into_iter().collect();
                 let mut out = [[0; MMCS_DIGEST_WORDS]];
                 kernels::hash_rows(&row, &mut out);
                 out[0]
@@ -370,7 +369,7 @@ impl CryptographicHasher<F, Digest> for LanesHash {
             out.len()
         );
         match self.backend {
-            Backend::Cpu => self.cpu_hash_many(input, out),
+            Backend::Cpu => keccak_many(field_bytes(input), out),
             Backend::GpuHost => kernels::hash_rows(input, out),
             Backend::Cuda => {
                 if let Err(e) = cuda::device().and_then(|d| d.hash_rows(input, out)) {
@@ -382,13 +381,19 @@ impl CryptographicHasher<F, Digest> for LanesHash {
     }
 }
 
-/// The tree builder's packed arm (only reached when a layer cannot be batched): Plonky3's.
+/// The tree builder's packed arm (only reached when a layer cannot be batched): the same
+/// hash, lane by lane.
 impl CryptographicHasher<PackedF, [PackedW; MMCS_DIGEST_WORDS]> for LanesHash {
     fn hash_iter<I>(&self, input: I) -> [PackedW; MMCS_DIGEST_WORDS]
     where
         I: IntoIterator<Item = PackedF>,
     {
-        self.cpu.hash_iter(input)
+        let rows: Vec<PackedF> = input.into_iter().collect();
+        let lanes: [Digest; VECTOR_LEN] = array::from_fn(|l| {
+            let row: Vec<F> = rows.iter().map(|p| p[l]).collect();
+            keccak_digest(field_bytes(&row))
+        });
+        array::from_fn(|i| array::from_fn(|l| lanes[l][i]))
     }
 }
 
@@ -396,40 +401,20 @@ impl CryptographicHasher<PackedF, [PackedW; MMCS_DIGEST_WORDS]> for LanesHash {
 #[derive(Clone, Debug)]
 pub struct LanesCompress {
     backend: Backend,
-    cpu: CpuCompress,
 }
 
 impl LanesCompress {
     /// A compression function running on `backend`.
     pub fn new(backend: Backend) -> Self {
-        Self {
-            backend,
-            cpu: CpuCompress::new(U64Sponge::new(KeccakF)),
-        }
+        Self { backend }
     }
+}
 
-    /// Plonky3's compression over `VECTOR_LEN` pairs at a time (the tail one by one).
-    fn cpu_compress_many(&self, inputs: &[[Digest; 2]], out: &mut [Digest]) {
-        let mut done = 0;
-        if VECTOR_LEN > 1 {
-            for (pairs, digests) in inputs
-                .chunks_exact(VECTOR_LEN)
-                .zip(out.chunks_exact_mut(VECTOR_LEN))
-            {
-                let packed: [[PackedW; MMCS_DIGEST_WORDS]; 2] = array::from_fn(|side| {
-                    array::from_fn(|i| array::from_fn(|l| pairs[l][side][i]))
-                });
-                let result = self.cpu.compress(packed);
-                for (l, digest) in digests.iter_mut().enumerate() {
-                    *digest = array::from_fn(|i| result[i][l]);
-                }
-                done += VECTOR_LEN;
-            }
-        }
-        for (pair, digest) in inputs.iter().zip(out.iter_mut()).skip(done) {
-            *digest = self.cpu.compress(*pair);
-        }
-    }
+/// Pairs of digests as their 64 bytes each, back to back.
+fn pair_bytes(pairs: &[[Digest; 2]]) -> &[u8] {
+    // SAFETY: `[Digest; 2]` is 8 `u64`s, 64 bytes with no padding; any initialized memory
+    // is valid as bytes, and `u8` has alignment 1.
+    unsafe { std::slice::from_raw_parts(pairs.as_ptr().cast(), size_of_val(pairs)) }
 }
 
 impl PseudoCompressionFunction<Digest, 2> for LanesCompress {
@@ -437,7 +422,7 @@ impl PseudoCompressionFunction<Digest, 2> for LanesCompress {
 
     fn compress(&self, input: [Digest; 2]) -> Digest {
         match self.backend {
-            Backend::Cpu => self.cpu.compress(input),
+            Backend::Cpu => keccak_digest(pair_bytes(&[input])),
             Backend::GpuHost | Backend::Cuda => {
                 let mut out = [[0; MMCS_DIGEST_WORDS]];
                 kernels::compress_pairs(&[input], &mut out);
@@ -449,7 +434,7 @@ impl PseudoCompressionFunction<Digest, 2> for LanesCompress {
     fn compress_many(&self, inputs: &[[Digest; 2]], out: &mut [Digest]) {
         assert_eq!(inputs.len(), out.len(), "one output per pair");
         match self.backend {
-            Backend::Cpu => self.cpu_compress_many(inputs, out),
+            Backend::Cpu => keccak_many(pair_bytes(inputs), out),
             Backend::GpuHost => kernels::compress_pairs(inputs, out),
             Backend::Cuda => {
                 if let Err(e) = cuda::device().and_then(|d| d.compress_pairs(inputs, out)) {
@@ -461,9 +446,14 @@ impl PseudoCompressionFunction<Digest, 2> for LanesCompress {
     }
 }
 
-/// The tree builder's packed arm (only reached when a layer cannot be batched): Plonky3's.
+/// The tree builder's packed arm (only reached when a layer cannot be batched): the same
+/// compression, lane by lane.
 impl PseudoCompressionFunction<[PackedW; MMCS_DIGEST_WORDS], 2> for LanesCompress {
     fn compress(&self, input: [[PackedW; MMCS_DIGEST_WORDS]; 2]) -> [PackedW; MMCS_DIGEST_WORDS] {
-        self.cpu.compress(input)
+        let lanes: [Digest; VECTOR_LEN] = array::from_fn(|l| {
+            let pair: [Digest; 2] = array::from_fn(|side| array::from_fn(|i| input[side][i][l]));
+            keccak_digest(pair_bytes(&[pair]))
+        });
+        array::from_fn(|i| array::from_fn(|l| lanes[l][i]))
     }
 }

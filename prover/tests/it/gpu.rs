@@ -10,14 +10,14 @@ use lanes_prover::{BatchWitness, ProveError, ProverConfig, Security, prove, veri
 use p3_commit::Mmcs;
 use p3_dft::{Layout, TwoAdicSubgroupDft};
 use p3_field::{Field, PrimeCharacteristicRing};
-use p3_keccak::KeccakF;
+use p3_keccak::Keccak256Hash;
 use p3_matrix::Matrix;
 use p3_matrix::bitrev::BitReversibleMatrix;
 use p3_matrix::dense::RowMajorMatrix;
 use p3_merkle_tree::MerkleTreeMmcs;
 use p3_symmetric::{
-    CompressionFunctionFromHasher, CryptographicHasher, PaddingFreeSponge,
-    PseudoCompressionFunction, SerializingHasher,
+    CompressionFunctionFromHasher, CryptographicHasher, PseudoCompressionFunction,
+    SerializingHasher,
 };
 use rand::Rng;
 
@@ -137,23 +137,24 @@ fn gpu_host_dft_entry_points_match_plonky3() {
 }
 
 type Digest = [u64; MMCS_DIGEST_WORDS];
-type Sponge = PaddingFreeSponge<KeccakF, 25, 17, MMCS_DIGEST_WORDS>;
-/// Plonky3's own types, as `Backend::Cpu` used them before the seam (one lane: packed arm).
-type PlonkyMmcs = MerkleTreeMmcs<
-    [F; p3_keccak::VECTOR_LEN],
-    [u64; p3_keccak::VECTOR_LEN],
-    SerializingHasher<Sponge>,
-    CompressionFunctionFromHasher<Sponge, 2, MMCS_DIGEST_WORDS>,
-    2,
-    MMCS_DIGEST_WORDS,
->;
+/// Plonky3's own keccak-256 hasher of field elements (their raw `u32`s, little-endian).
+type PlonkyHash = SerializingHasher<Keccak256Hash>;
+/// Plonky3's own keccak-256 compression of two 32-byte digests.
+type PlonkyCompress = CompressionFunctionFromHasher<Keccak256Hash, 2, 32>;
+/// A Merkle tree of Plonky3's own types, one lane, bytes as digests.
+type PlonkyMmcs = MerkleTreeMmcs<F, u8, PlonkyHash, PlonkyCompress, 2, 32>;
+
+/// A digest as the 32 bytes keccak-256 gives (4 little-endian words).
+fn digest_bytes(d: &Digest) -> [u8; 32] {
+    std::array::from_fn(|i| d[i / 8].to_le_bytes()[i % 8])
+}
 
 #[test]
 fn merkle_commitments_are_byte_identical_on_every_backend() {
     let mut rng = rng(63);
     let plonky = PlonkyMmcs::new(
-        SerializingHasher::new(Sponge::new(KeccakF)),
-        CompressionFunctionFromHasher::new(Sponge::new(KeccakF)),
+        SerializingHasher::new(Keccak256Hash),
+        CompressionFunctionFromHasher::new(Keccak256Hash),
         0,
     );
     let mmcs = |b| ValMmcs::new(LanesHash::new(b), LanesCompress::new(b), 0);
@@ -175,8 +176,9 @@ fn merkle_commitments_are_byte_identical_on_every_backend() {
         let (want, _) = plonky.commit(mats.clone());
         for backend in [Backend::Cpu, Backend::GpuHost] {
             let (got, _) = mmcs(backend).commit(mats.clone());
+            let got: Vec<[u8; 32]> = got.roots().iter().map(digest_bytes).collect();
             assert!(
-                postcard::to_allocvec(&want).unwrap() == postcard::to_allocvec(&got).unwrap(),
+                want.roots() == got.as_slice(),
                 "{} commitment of {set:?} differs from Plonky3's",
                 backend.name()
             );
@@ -187,23 +189,37 @@ fn merkle_commitments_are_byte_identical_on_every_backend() {
 #[test]
 fn hash_many_and_compress_many_match_the_sponge() {
     let mut rng = rng(64);
-    let sponge = SerializingHasher::new(Sponge::new(KeccakF));
-    let compress =
-        CompressionFunctionFromHasher::<Sponge, 2, MMCS_DIGEST_WORDS>::new(Sponge::new(KeccakF));
+    let sponge = PlonkyHash::new(Keccak256Hash);
+    let compress = PlonkyCompress::new(Keccak256Hash);
     for backend in [Backend::Cpu, Backend::GpuHost] {
         let hasher = LanesHash::new(backend);
-        // Odd widths, a width of exactly one rate block (34 u32 = 17 words), one past it.
-        for (rows, width) in [(1, 0), (3, 1), (13, 7), (9, 34), (11, 35), (5, 101)] {
+        // Odd widths, a width of exactly one rate block (34 u32 = 17 words), one past it,
+        // one short of it, two blocks.
+        for (rows, width) in [
+            (1, 0),
+            (3, 1),
+            (13, 7),
+            (9, 34),
+            (11, 35),
+            (4, 33),
+            (6, 68),
+            (5, 101),
+        ] {
             let m = random_matrix(&mut rng, rows, width);
             let mut got = vec![[0u64; MMCS_DIGEST_WORDS]; rows];
             hasher.hash_many(&m.values, &mut got);
             for (r, digest) in got.iter().enumerate() {
                 let row = &m.values[r * width..(r + 1) * width];
-                let want: Digest = sponge.hash_iter(row.iter().copied());
-                assert_eq!(*digest, want, "{} row {r} of width {width}", backend.name());
+                let want: [u8; 32] = sponge.hash_iter(row.iter().copied());
+                assert_eq!(
+                    digest_bytes(digest),
+                    want,
+                    "{} row {r} of width {width}",
+                    backend.name()
+                );
                 let single: Digest = hasher.hash_iter(row.iter().copied());
                 assert_eq!(
-                    single,
+                    digest_bytes(&single),
                     want,
                     "{} single row of width {width}",
                     backend.name()
@@ -216,8 +232,8 @@ fn hash_many_and_compress_many_match_the_sponge() {
         c.compress_many(&pairs, &mut got);
         for (pair, digest) in pairs.iter().zip(&got) {
             assert_eq!(
-                *digest,
-                compress.compress(*pair),
+                digest_bytes(digest),
+                compress.compress(pair.map(|d| digest_bytes(&d))),
                 "{} compress",
                 backend.name()
             );
@@ -253,10 +269,14 @@ fn gpu_host_proof_verifies_with_the_cpu_commitments() {
     verify(&host, &witness.public_inputs(), &data, &diff).unwrap();
     // Everything before the query phase's proof-of-work (which a parallel search finds in
     // any order) is deterministic: the trace and quotient commitments and opened values.
-    for (a, b, which) in [
-        (&cpu.state, &host.state, "state"),
-        (&cpu.keccak, &host.keccak, "keccak"),
-    ] {
+    assert_eq!(cpu.keccak.len(), host.keccak.len());
+    let pairs = std::iter::once((&cpu.state, &host.state, "state")).chain(
+        cpu.keccak
+            .iter()
+            .zip(&host.keccak)
+            .map(|(a, b)| (a, b, "keccak")),
+    );
+    for (a, b, which) in pairs {
         assert_eq!(
             postcard::to_allocvec(&a.commitments).unwrap(),
             postcard::to_allocvec(&b.commitments).unwrap(),
