@@ -15,7 +15,9 @@
 //!   `SerializingHasher` over a Keccak-f `PaddingFreeSponge`, and
 //!   `CompressionFunctionFromHasher` over the same sponge). Its `hash_many` /
 //!   `compress_many` feed the sponge `p3_keccak::VECTOR_LEN` messages at a time, as the tree
-//!   builder's packed arm did, so a native (AVX2) build keeps its 4-lane Keccak-f.
+//!   builder's packed arm did, so a native (AVX2) build keeps its 4-lane Keccak-f. Its
+//!   `coset_lde_batch` (the PCS's DFT call) runs the AVX2 LDE of [`cpu_lde`] when the CPU
+//!   has AVX2, detected at run time, so a portable build gets vector arithmetic there too.
 //! - [`Backend::GpuHost`]: the host build of the CUDA kernels in `kernels/prover/`
 //!   ([`crate::kernels`]), spread over the rayon pool.
 //! - [`Backend::Cuda`]: the device build of the same kernels ([`crate::cuda`]). The DFT
@@ -47,6 +49,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::hash::F;
 use crate::{cuda, kernels};
+
+mod cpu_lde;
 
 /// Where the DFT and Merkle hashing run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,7 +243,7 @@ impl TwoAdicSubgroupDft<F> for LanesDft {
         shift: F,
     ) -> Self::Evaluations {
         if !self.on_kernels(&mat) {
-            return self.cpu.coset_lde_batch(mat, added_bits, shift);
+            return cpu_lde::coset_lde(&self.cpu, mat, added_bits, shift);
         }
         // No transform hook: the device does the whole LDE in one round trip.
         if self.backend == Backend::Cuda {
