@@ -26,7 +26,7 @@
 //! # How
 //!
 //! The matrix is row-major, tall and wide; a butterfly pass over all of it per layer would be
-//! bound by memory. Instead each rayon task takes a vertical strip of [`STRIP`] columns (two
+//! bound by memory. Instead each rayon task takes a vertical strip of 16 columns (two
 //! 8-lane vectors per row), copies it into a contiguous buffer (rows in bit-reversed order),
 //! and runs the whole LDE there, one column per lane: an inverse decimation-in-time DFT of
 //! size `h` (natural-order coefficients times `h`), then for each of the `2^added_bits`
@@ -35,7 +35,12 @@
 //! of the bit-reversed LDE. Both DFTs recurse one layer at a time until a block fits in L1,
 //! then finish it there. The strip goes back into the matrix's own (grown) buffer: a strip
 //! reads all its input rows before writing and strips own disjoint columns, so the LDE runs
-//! in place. A last strip narrower than [`STRIP`] uses masked loads and stores.
+//! in place. A last strip narrower than 16 columns uses masked loads and stores.
+//!
+//! Memory: besides the matrix (grown in place, as Plonky3 grows it), each busy thread holds
+//! one strip buffer, the size of 16 columns of the LDE (4 MiB for 32,768 rows and one added
+//! bit); small against the matrix when it is wide, at most about the LDE's own size when it
+//! is narrow (fewer strips than threads).
 
 use std::sync::OnceLock;
 
@@ -109,6 +114,8 @@ pub(crate) fn coset_lde_on(
 ) -> BitReversedMatrixView<RowMajorMatrix<F>> {
     #[cfg(target_arch = "x86_64")]
     if path == LdePath::Avx2 && avx2_detected() && mat.width() > 0 && mat.height() > 0 {
+        #[cfg(test)]
+        tests::AVX2_LDES.with(|c| c.set(c.get() + 1));
         // SAFETY: AVX2 was detected on this CPU just above.
         let lde = unsafe { avx2::coset_lde(mat, added_bits, shift) };
         return p3_matrix::bitrev::BitReversalPerm::new_view(lde);
@@ -116,9 +123,6 @@ pub(crate) fn coset_lde_on(
     let _ = path;
     cpu.coset_lde_batch(mat, added_bits, shift)
 }
-
-/// Columns per strip: two 8-lane vectors per row.
-const STRIP: usize = 16;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
@@ -133,13 +137,14 @@ mod avx2 {
     use p3_maybe_rayon::prelude::*;
     use p3_util::{log2_strict_usize, reverse_bits_len};
 
-    use super::STRIP;
     use crate::hash::F;
 
     /// The KoalaBear modulus `2^31 - 2^24 + 1`.
     pub(super) const P: u32 = 0x7f00_0001;
     /// Lanes per vector.
     const LANES: usize = 8;
+    /// Columns per strip: two vectors per row.
+    const STRIP: usize = 16;
     /// Vectors per strip row.
     const VECS: usize = STRIP / LANES;
     /// Vectors in a block that the DFTs finish layer by layer (32 KiB: one L1d).
@@ -571,9 +576,22 @@ mod tests {
         assert_eq!(LdePath::detected(), expected);
     }
 
-    /// Both paths through the dispatcher produce Plonky3's bytes.
+    thread_local! {
+        /// AVX2 LDEs run by this thread (the dispatcher runs them on the caller's thread).
+        pub(super) static AVX2_LDES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// AVX2 LDEs that `f` runs.
+    fn avx2_ldes_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let before = AVX2_LDES.with(|c| c.get());
+        let out = f();
+        (out, AVX2_LDES.with(|c| c.get()) - before)
+    }
+
+    /// The dispatcher runs the path it is given (the AVX2 one only where the CPU has AVX2)
+    /// and both produce Plonky3's bytes.
     #[test]
-    fn both_paths_equal_plonky3() {
+    fn dispatcher_runs_the_chosen_path_and_both_equal_plonky3() {
         let cpu = Radix2DitParallel::<F>::default();
         let mut rng = StdRng::seed_from_u64(11);
         for (height, width, added_bits) in [(64, 17, 1), (256, 3, 2), (1, 9, 3), (2048, 40, 0)] {
@@ -581,10 +599,38 @@ mod tests {
             let shift = random(&mut rng);
             let expected = storage(cpu.coset_lde_batch(mat.clone(), added_bits, shift));
             for path in [LdePath::Avx2, LdePath::Plonky3] {
-                let got = storage(coset_lde_on(path, &cpu, mat.clone(), added_bits, shift));
-                assert_eq!(got, expected, "{path:?} {height}x{width} +{added_bits}");
+                let (got, ran) =
+                    avx2_ldes_in(|| coset_lde_on(path, &cpu, mat.clone(), added_bits, shift));
+                let expected_runs = usize::from(path == LdePath::Avx2 && avx2_detected());
+                assert_eq!(ran, expected_runs, "{path:?} ran the wrong implementation");
+                assert_eq!(
+                    storage(got),
+                    expected,
+                    "{path:?} {height}x{width} +{added_bits}"
+                );
             }
         }
+    }
+
+    /// `LanesDft` on `cpu` takes the detected path for `coset_lde_batch` (Plonky3's bytes);
+    /// `gpu-host` keeps its kernels.
+    #[test]
+    fn cpu_backend_lde_takes_the_detected_path() {
+        use crate::backend::{Backend, LanesDft};
+        let cpu = Radix2DitParallel::<F>::default();
+        let mut rng = StdRng::seed_from_u64(13);
+        let mat = random_matrix(&mut rng, 512, 33);
+        let expected = storage(cpu.coset_lde_batch(mat.clone(), 1, F::GENERATOR));
+        let (got, ran) = avx2_ldes_in(|| {
+            LanesDft::new(Backend::Cpu).coset_lde_batch(mat.clone(), 1, F::GENERATOR)
+        });
+        assert_eq!(ran, usize::from(LdePath::detected() == LdePath::Avx2));
+        assert_eq!(storage(got), expected);
+        let (got, ran) = avx2_ldes_in(|| {
+            LanesDft::new(Backend::GpuHost).coset_lde_batch(mat.clone(), 1, F::GENERATOR)
+        });
+        assert_eq!(ran, 0, "gpu-host ran the AVX2 LDE");
+        assert_eq!(storage(got), expected);
     }
 
     #[cfg(target_arch = "x86_64")]
