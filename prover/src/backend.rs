@@ -17,7 +17,8 @@
 //!   `compress_many` feed the sponge `p3_keccak::VECTOR_LEN` messages at a time, as the tree
 //!   builder's packed arm did, so a native (AVX2) build keeps its 4-lane Keccak-f. Its
 //!   `coset_lde_batch` (the PCS's DFT call) runs the AVX2 LDE of [`cpu_lde`] when the CPU
-//!   has AVX2, detected at run time, so a portable build gets vector arithmetic there too.
+//!   has AVX2, detected at run time, so a portable build gets vector arithmetic there too
+//!   (a native build keeps Plonky3's, packed there).
 //! - [`Backend::GpuHost`]: the host build of the CUDA kernels in `kernels/prover/`
 //!   ([`crate::kernels`]), spread over the rayon pool.
 //! - [`Backend::Cuda`]: the device build of the same kernels ([`crate::cuda`]). The DFT
