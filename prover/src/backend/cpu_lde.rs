@@ -10,7 +10,7 @@
 //! into functions marked `#[target_feature(enable = "avx2")]` and entered only after
 //! `is_x86_feature_detected!("avx2")` says the CPU has it: the dispatch Plonky3 itself does
 //! for its batched Keccak (`p3_keccak` builds its AVX2 and AVX-512 backends and picks one at
-//! run time). Without AVX2 (or off x86-64) the LDE is Plonky3's, and so it is in a build
+//! run time). Without AVX2 (or off x86-64 Unix) the LDE is Plonky3's, and so it is in a build
 //! compiled for AVX2 (`-C target-cpu=native`), where Plonky3's own DFT is packed and about as
 //! fast. Setting the environment variable `LANES_PROVER_LDE=plonky3` forces Plonky3's path
 //! (for comparisons; read once).
@@ -89,13 +89,14 @@ impl LdePath {
     }
 }
 
-/// Whether this CPU has AVX2 (false off x86-64).
+/// Whether this CPU has AVX2 and this build the AVX2 LDE (x86-64 Unix, where its scratch
+/// buffers are mapped with `mmap`).
 pub(crate) fn avx2_detected() -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", unix))]
     {
         std::arch::is_x86_feature_detected!("avx2")
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", unix)))]
     {
         false
     }
@@ -120,7 +121,7 @@ pub(crate) fn coset_lde_on(
     added_bits: usize,
     shift: F,
 ) -> BitReversedMatrixView<RowMajorMatrix<F>> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", unix))]
     if path == LdePath::Avx2 && avx2_detected() && !mat.values.is_empty() {
         #[cfg(test)]
         tests::AVX2_LDES.with(|c| c.set(c.get() + 1));
@@ -132,7 +133,7 @@ pub(crate) fn coset_lde_on(
     cpu.coset_lde_batch(mat, added_bits, shift)
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", unix))]
 mod avx2 {
     //! The AVX2 kernels. Every `#[target_feature(enable = "avx2")]` function is reached only
     //! through [`coset_lde`], which its caller enters after detecting AVX2.
@@ -474,6 +475,59 @@ mod avx2 {
         }
     }
 
+    /// A zeroed scratch buffer of `len` vectors, mapped from the kernel and unmapped on drop.
+    ///
+    /// Not from the allocator: glibc serves a few-MiB block freed by a worker thread from
+    /// that thread's arena and keeps the pages after the free, which raised the proof's
+    /// peak memory by 58 MB (`fast`) to 137 MB (`balanced`); mapped directly, the peak equals
+    /// Plonky3's.
+    struct Scratch {
+        ptr: std::ptr::NonNull<__m256i>,
+        len: usize,
+    }
+
+    impl Scratch {
+        fn new(len: usize) -> Self {
+            let bytes = len.max(1) * size_of::<__m256i>();
+            // SAFETY: an anonymous private mapping of `bytes` bytes, checked below.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    bytes,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            let layout = std::alloc::Layout::array::<__m256i>(len.max(1)).expect("buffer size");
+            if p == libc::MAP_FAILED {
+                std::alloc::handle_alloc_error(layout);
+            }
+            // Page-aligned (so 32-byte aligned) and non-null: `mmap` succeeded.
+            let ptr = std::ptr::NonNull::new(p.cast()).expect("mmap returned null");
+            Self { ptr, len }
+        }
+
+        fn as_mut_slice(&mut self) -> &mut [__m256i] {
+            // SAFETY: the mapping holds `len` vectors, zero-filled by the kernel (a valid
+            // `__m256i`), aligned, and owned by `self` until drop.
+            unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            // SAFETY: the mapping made in `new`, of that size, unmapped once.
+            unsafe {
+                libc::munmap(
+                    self.ptr.as_ptr().cast(),
+                    self.len.max(1) * size_of::<__m256i>(),
+                );
+            }
+        }
+    }
+
     /// A raw pointer that rayon tasks share: each writes its own columns.
     #[derive(Clone, Copy)]
     struct SharedMut(*mut u32);
@@ -508,16 +562,14 @@ mod avx2 {
         let factors = coset_factors(log_h, added_bits, shift);
         values.reserve_exact(n * width - values.len());
         let base = SharedMut(values.as_mut_ptr().cast::<u32>());
-        // Strips in runs (about four per thread), one buffer per run, freed with it: nothing
-        // outlives the call. (With rayon's `for_each_init` instead, the peak memory of a
-        // 32768 x 2876 LDE was 50 MB above Plonky3's; this way it is 17 MB above.)
+        // Strips in runs (about four per thread), one buffer per run, unmapped with it:
+        // nothing outlives the call.
         let strips = width.div_ceil(STRIP);
         let per_run = strips.div_ceil(current_num_threads() * 4).max(1);
         (0..strips.div_ceil(per_run))
             .into_par_iter()
             .for_each(|run| {
-                // SAFETY: an all-zero `__m256i` is a valid value.
-                let mut buf = vec![unsafe { std::mem::zeroed::<__m256i>() }; VECS * n];
+                let mut buf = Scratch::new(VECS * n);
                 for s in run * per_run..strips.min((run + 1) * per_run) {
                     let col = s * STRIP;
                     let cols = STRIP.min(width - col);
@@ -535,7 +587,7 @@ mod avx2 {
                             added_bits,
                             roots,
                             &factors,
-                            &mut buf,
+                            buf.as_mut_slice(),
                         );
                     }
                 }
@@ -650,7 +702,7 @@ mod tests {
         assert_eq!(storage(got), expected);
     }
 
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", unix))]
     mod x86 {
         use std::arch::x86_64::*;
 
