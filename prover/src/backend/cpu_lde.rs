@@ -479,8 +479,8 @@ mod avx2 {
     ///
     /// Not from the allocator: glibc serves a few-MiB block freed by a worker thread from
     /// that thread's arena and keeps the pages after the free, which raised the proof's
-    /// peak memory by 58 MB (`fast`) to 137 MB (`balanced`); mapped directly, the peak equals
-    /// Plonky3's.
+    /// peak memory over Plonky3's by 58 MB (`fast`) and 137 MB (`balanced`); mapped directly,
+    /// only the buffers in flight add to it (8 MB and 16 MB).
     struct Scratch {
         ptr: std::ptr::NonNull<__m256i>,
         len: usize,
