@@ -15,7 +15,10 @@
 //!   `p3_keccak::Keccak256Hash`). Its `hash_many` / `compress_many` go to
 //!   `Keccak256Hash::hash_many`, which hashes several equal-length messages per Keccak-f
 //!   call on the widest SIMD the running CPU has (AVX-512, AVX2, else SSE2), chosen at run
-//!   time, so a portable build hashes as fast as a native one.
+//!   time, so a portable build hashes as fast as a native one. Its
+//!   `coset_lde_batch` (the PCS's DFT call) runs the AVX2 LDE of [`cpu_lde`] when the CPU
+//!   has AVX2, detected at run time, so a portable build gets vector arithmetic there too
+//!   (a native build keeps Plonky3's, packed there).
 //! - [`Backend::GpuHost`]: the host build of the CUDA kernels in `kernels/prover/`
 //!   ([`crate::kernels`]), spread over the rayon pool.
 //! - [`Backend::Cuda`]: the device build of the same kernels ([`crate::cuda`]). The DFT
@@ -44,6 +47,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::hash::F;
 use crate::{cuda, kernels};
+
+mod cpu_lde;
 
 /// Where the DFT and Merkle hashing run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,7 +237,7 @@ impl TwoAdicSubgroupDft<F> for LanesDft {
         shift: F,
     ) -> Self::Evaluations {
         if !self.on_kernels(&mat) {
-            return self.cpu.coset_lde_batch(mat, added_bits, shift);
+            return cpu_lde::coset_lde(&self.cpu, mat, added_bits, shift);
         }
         // No transform hook: the device does the whole LDE in one round trip.
         if self.backend == Backend::Cuda {
