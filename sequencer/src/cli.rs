@@ -100,12 +100,12 @@ pub struct ProveArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum SecurityArg {
-    /// Blowup 2, 84 queries: fastest proving, largest proofs (~1.4 MB).
+    /// Blowup 2, 84 queries: fastest proving, largest proofs (2.7 MB for 1,000 updates + 100 KB).
     Fast,
-    /// Blowup 4, 42 queries (~0.9 MB).
+    /// Blowup 4, 42 queries (1.6 MB for 1,000 updates + 100 KB).
     #[default]
     Balanced,
-    /// Blowup 8, 28 queries: smallest proofs (~0.7 MB), slowest.
+    /// Blowup 8, 28 queries: smallest proofs (1.2 MB for 1,000 updates + 100 KB), slowest.
     Compact,
 }
 
