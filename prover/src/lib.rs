@@ -13,16 +13,20 @@
 //!
 //! It does not prove that the EVM executed correctly; followers re-execute for that.
 //!
-//! # Two proofs, one bundle
-//! A [`BatchProof`] holds two uni-stark proofs with the same configuration, one per
-//! AIR: the Keccak sponge trace is ~2,900 columns wide and the state trace ~380, with
-//! unrelated heights, so one combined uni-stark trace would pay the Keccak width on
-//! every Merkle row. Both proofs carry the batch index among their public values (it
-//! enters both Fiat-Shamir transcripts). The verifier ([`verify`]) is given the data
-//! and the diff (a follower has both): it checks keccak-256 of the data against the
-//! public data hash, computes from the diff each entry's leaf index and old and new
-//! leaves and their Poseidon2 hash chain ([`state_air`]'s diff digest), and checks
-//! both proofs against public values built from those.
+//! # Several proofs, one bundle
+//! A [`BatchProof`] holds uni-stark proofs with the same configuration: one per
+//! segment of the Keccak sponge ([`keccak_air::plan_segments`]: one for small data, up
+//! to four for large) and one for the state transition. The Keccak sponge trace is
+//! ~2,900 columns wide and the state trace ~380, with unrelated heights, so one
+//! combined uni-stark trace would pay the Keccak width on every Merkle row; and a
+//! sponge cut into power-of-two segments pads far fewer rows than one trace. Every
+//! proof carries the batch index among its public values (it enters every Fiat-Shamir
+//! transcript). The verifier ([`verify`]) is given the data and the diff (a follower
+//! has both): it checks keccak-256 of the data against the public data hash, runs the
+//! sponge over the data for the segments' boundary states, computes from the diff each
+//! entry's leaf index and old and new leaves and their Poseidon2 hash chain
+//! ([`state_air`]'s diff digest), and checks every proof against public values built
+//! from those.
 //!
 //! # Encodings
 //! - commitment bytes32 <-> 8 field elements: [`hash::digest_to_b256`].
@@ -169,7 +173,7 @@ impl BatchWitness {
 pub struct BatchProof {
     /// Format version ([`PROOF_VERSION`]).
     pub version: u32,
-    /// FRI setting both proofs were made with.
+    /// FRI setting every proof was made with.
     pub security: Security,
     /// Proof of the keccak-256 digest of the data: one proof per sponge segment
     /// ([`keccak_air::plan_segments`]), in order.
