@@ -16,11 +16,11 @@
 //!   `Keccak256Hash::hash_many`, which hashes several equal-length messages per Keccak-f
 //!   call on the widest SIMD the running CPU has (AVX-512, AVX2, else SSE2), chosen at run
 //!   time, so a portable build hashes as fast as a native one. Its
-//!   `coset_lde_batch` (the PCS's DFT call) runs the AVX2 LDE of [`cpu_lde`] when the CPU
+//!   `coset_lde_batch` (the PCS's DFT call) runs the AVX2 LDE of `cpu_lde` when the CPU
 //!   has AVX2, detected at run time, so a portable build gets vector arithmetic there too
 //!   (a native build keeps Plonky3's, packed there).
 //! - [`Backend::GpuHost`]: the host build of the CUDA kernels in `kernels/prover/`
-//!   ([`crate::kernels`]), spread over the rayon pool.
+//!   (`crate::kernels`), spread over the rayon pool.
 //! - [`Backend::Cuda`]: the device build of the same kernels ([`crate::cuda`]). The DFT
 //!   calls other than `coset_lde_batch*` (not on the proving path) and single-message
 //!   hashes run the host build.

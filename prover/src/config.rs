@@ -7,12 +7,12 @@
 //!   the state-transition trace narrow and matches the Keccak AIR's degree 3.
 //! - Challenges: the degree-4 binomial extension (~124 bits).
 //! - Merkle commitments of the traces: `MerkleTreeMmcs` over [`LanesHash`] /
-//!   [`LanesCompress`]: a Keccak-f[1600] sponge over the rows' canonical `u32`
-//!   values packed into `u64` words (rate 136 bytes, 256-bit digests), arity 2, cap
-//!   height 0. Keccak rather than Poseidon2 here because this is the bulk of proving
-//!   time and a portable (no AVX2) build hashes ~14x more bytes per second with
-//!   Keccak-f (0.7 us per 136 bytes) than with scalar Poseidon2 (2.3 us per 32 bytes)
-//!   on the 2-core machine. The state commitment itself stays Poseidon2, which is
+//!   [`LanesCompress`]: keccak-256 of each row's raw Montgomery `u32`s (little-endian
+//!   bytes) and of each pair of 32-byte digests, arity 2, cap height 0. Keccak rather
+//!   than Poseidon2 here because this is the bulk of proving time and a portable (no
+//!   AVX2) build hashes ~14x more bytes per second with Keccak-f (0.7 us per 136
+//!   bytes) than with scalar Poseidon2 (2.3 us per 32 bytes) on the 2-core machine
+//!   (and `p3_keccak` batches it with AVX2 when the CPU has it, found at run time). The state commitment itself stays Poseidon2, which is
 //!   what is cheap inside the AIR.
 //! - Fiat-Shamir: a keccak-256 hash challenger (`SerializingChallenger32`).
 //! - FRI: binary folding down to a constant, with the parameters of [`Security`].

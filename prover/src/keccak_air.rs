@@ -1,4 +1,4 @@
-//! The Keccak-256 sponge AIR: Plonky3's Keccak-f[1600] AIR (`p3_keccak_air`, 24 rows
+//! The Keccak-256 sponge AIR: Plonky3's Keccak-f\[1600\] AIR (`p3_keccak_air`, 24 rows
 //! per permutation) plus the sponge around it, all constrained:
 //!
 //! - **absorption**: each permutation's input (`preimage`) is the previous

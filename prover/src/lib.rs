@@ -44,7 +44,7 @@
 //! kernels in `kernels/prover/` (`gpu-host`), or their device build on a GPU ([`cuda`]).
 //! All three give byte-identical commitments; see [`backend`] and the README.
 //!
-//! [`bench`] is the batch-proof benchmark behind `lanes bench prover`.
+//! [`bench`](mod@bench) is the batch-proof benchmark behind `lanes bench prover`.
 //!
 //! # Features
 //! None; Plonky3 runs multi-threaded through rayon (`p3-maybe-rayon/parallel`).

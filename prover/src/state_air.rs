@@ -27,7 +27,7 @@
 //! `[batch index as four 16-bit limbs, prev_root (8), new_root (8), diff_digest (8)]`.
 //! The first row's `root` is `prev_root` and `acc` is zero; the last row's `nroot` is
 //! `new_root` and `acc_out` is `diff_digest`, which the verifier computes natively
-//! from the diff ([`diff_digest`]). The batch index is bound through the Fiat-Shamir
+//! from the diff (`diff_digest`). The batch index is bound through the Fiat-Shamir
 //! transcript, which absorbs all public values.
 
 use std::borrow::Cow;
