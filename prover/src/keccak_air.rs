@@ -325,6 +325,19 @@ pub fn sponge_states(data: &[u8]) -> (Vec<u8>, Vec<[u64; 25]>) {
     (padded, states)
 }
 
+/// The keccak-256 digest of the sponge whose states [`sponge_states`] returned: the
+/// first 32 bytes of the final state.
+pub fn digest(states: &[[u64; 25]]) -> alloy_primitives::B256 {
+    let last = states
+        .last()
+        .expect("a sponge has at least its initial state");
+    let mut out = [0u8; 32];
+    for (bytes, lane) in out.chunks_mut(8).zip(last) {
+        bytes.copy_from_slice(&lane.to_le_bytes());
+    }
+    out.into()
+}
+
 fn absorb(state: &mut [u64; 25], block: &[u8]) {
     for (lane, bytes) in state.iter_mut().zip(block.chunks(8)) {
         *lane ^= u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
@@ -583,6 +596,7 @@ mod tests {
                 })
                 .collect();
             assert_eq!(digest, expected, "len {len}");
+            assert_eq!(super::digest(&states).0, expected, "len {len}");
         }
     }
 

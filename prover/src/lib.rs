@@ -418,7 +418,9 @@ pub fn verify(
     if let Err((_, len, max)) = check_limits(data, diff) {
         return Err(VerifyError::TooLarge { len, max });
     }
-    let got = keccak256(data);
+    // One pass of the sponge gives both the digest and the segments' boundary states.
+    let (_, states) = keccak_air::sponge_states(data);
+    let got = keccak_air::digest(&states);
     if got != public_inputs.data_hash {
         return Err(VerifyError::DataHash {
             expected: public_inputs.data_hash,
@@ -439,7 +441,6 @@ pub fn verify(
 
     // The segment boundaries' sponge states come from the data itself; the final
     // segment's end state holds the digest checked above.
-    let (_, states) = keccak_air::sponge_states(data);
     let plan = keccak_air::plan_segments(states.len() - 1);
     if proof.keccak.len() != plan.len() {
         return Err(VerifyError::Keccak(format!(
