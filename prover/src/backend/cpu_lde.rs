@@ -276,18 +276,25 @@ mod avx2 {
         )
     }
 
+    /// The layer of half-size 1, the same in both directions (its only twiddle is 1):
+    /// `(a, b) -> (a + b, a - b)` on adjacent pairs.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn pairs_layer(x: &mut [__m256i]) {
+        for pair in x.chunks_exact_mut(2) {
+            let (a, b) = (pair[0], pair[1]);
+            pair[0] = add(a, b);
+            pair[1] = sub(a, b);
+        }
+    }
+
     /// One decimation-in-time layer of half-size `m` over `x`: `(a, b) -> (a + w b, a - w b)`
     /// with `w = w_{2m}^t` ([`Roots`] entries `m..2m`).
     #[inline]
     #[target_feature(enable = "avx2")]
     fn dit_layer(x: &mut [__m256i], m: usize, roots: &[Factor]) {
         if m == 1 {
-            for pair in x.chunks_exact_mut(2) {
-                let (a, b) = (pair[0], pair[1]);
-                pair[0] = add(a, b);
-                pair[1] = sub(a, b);
-            }
-            return;
+            return pairs_layer(x);
         }
         let roots = &roots[m..2 * m];
         for block in x.chunks_exact_mut(2 * m) {
@@ -308,12 +315,7 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     fn dif_layer(x: &mut [__m256i], m: usize, roots: &[Factor]) {
         if m == 1 {
-            for pair in x.chunks_exact_mut(2) {
-                let (a, b) = (pair[0], pair[1]);
-                pair[0] = add(a, b);
-                pair[1] = sub(a, b);
-            }
-            return;
+            return pairs_layer(x);
         }
         let roots = &roots[m..2 * m];
         for block in x.chunks_exact_mut(2 * m) {
