@@ -9,7 +9,7 @@ use revm::{
     context_interface::block::BlobExcessGasAndPrice,
     database_interface::Database,
     handler::MainnetEvm,
-    primitives::hardfork::SpecId,
+    primitives::{eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN, hardfork::SpecId},
 };
 
 use crate::executor::{BlockContext, TxOutcome};
@@ -40,8 +40,10 @@ pub fn block_env(block: &BlockContext) -> BlockEnv {
         basefee: block.base_fee,
         difficulty: U256::ZERO,
         prevrandao: Some(block.prevrandao),
-        // No blobs on Lanes yet: excess blob gas stays zero, so the blob base fee is the minimum.
-        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(0, 3_338_477)),
+        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
+            block.excess_blob_gas,
+            BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN,
+        )),
         ..Default::default()
     }
 }

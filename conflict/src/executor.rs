@@ -25,6 +25,10 @@ pub struct BlockContext {
     pub prevrandao: B256,
     /// EIP-155 chain id.
     pub chain_id: u64,
+    /// EIP-4844 excess blob gas, from which the blob base fee (`BLOBBASEFEE`, the price a
+    /// blob transaction pays) derives. Lanes carries no blobs, so its own blocks have 0 (the
+    /// minimum price); Ethereum's state tests set it.
+    pub excess_blob_gas: u64,
 }
 
 /// How one included transaction ended.

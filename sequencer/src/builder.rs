@@ -198,6 +198,7 @@ impl BlockBuilder {
             base_fee,
             prevrandao: keccak256(parent.hash()),
             chain_id: self.node.chain().chain_id,
+            excess_blob_gas: 0,
         };
         let exec_started = Instant::now();
         let mut execution = {
@@ -298,6 +299,7 @@ impl BlockBuilder {
             base_fee,
             prevrandao: keccak256(parent.hash()),
             chain_id: self.node.chain().chain_id,
+            excess_blob_gas: 0,
         };
         let exec_started = Instant::now();
         let mut execution = {

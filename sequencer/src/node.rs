@@ -436,6 +436,7 @@ impl EthBackend for Node {
             base_fee: Self::next_base_fee_of(&head),
             prevrandao: head.hash(),
             chain_id: self.chain.chain_id,
+            excess_blob_gas: 0,
         };
         self.with_state(at, |state| {
             let caller = request.from.unwrap_or_default();

@@ -153,6 +153,7 @@ pub fn block_context(gas: u64) -> BlockContext {
         base_fee: BASE_FEE,
         prevrandao: B256::repeat_byte(0x42),
         chain_id: CHAIN_ID,
+        excess_blob_gas: 0,
     }
 }
 

@@ -369,6 +369,7 @@ impl World {
             base_fee: BASE_FEE,
             prevrandao: B256::repeat_byte(7),
             chain_id: CHAIN_ID,
+            excess_blob_gas: 0,
         }
     }
 

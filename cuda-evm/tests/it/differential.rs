@@ -318,6 +318,7 @@ fn block() -> BlockContext {
         base_fee: 7,
         prevrandao: Default::default(),
         chain_id: 1,
+        excess_blob_gas: 0,
     }
 }
 
