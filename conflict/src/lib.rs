@@ -22,6 +22,7 @@ pub mod fees;
 pub mod hints;
 pub mod parallel;
 mod sequential;
+pub mod sorted;
 pub mod state;
 pub mod workloads;
 
@@ -33,4 +34,5 @@ pub use executor::{
 pub use hints::{HotEntry, HotKeys};
 pub use parallel::{ExecStats, ParallelExecutor, WaveStats};
 pub use sequential::SequentialExecutor;
+pub use sorted::SortedMap;
 pub use state::{AccountDiff, InMemoryState, Overlay, StateDiff, StateError, StateView};

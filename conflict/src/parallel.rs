@@ -496,7 +496,8 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             &mut self.progress.fees,
         )?;
         let progress = &mut self.progress;
-        let (diff, memory) = committed.into_diff_in(&self.executor.pool);
+        let pool = (self.executor.threads > 1).then_some(&self.executor.pool);
+        let (diff, memory) = committed.into_diff_in(pool);
         self.memory.overlays.push(memory);
         self.memory.slots = std::mem::take(&mut self.slots);
         Ok(BlockExecution {

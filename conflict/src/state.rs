@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::sorted::SortedMap;
+
 use alloy_primitives::{
     Address, B256, U256, keccak256,
     map::{AddressMap as FastAddressMap, B256Map, HashMap as FastMap},
@@ -46,14 +48,14 @@ pub struct AccountDiff {
     /// re-creation). `storage` then lists everything the account has afterwards.
     pub storage_wiped: bool,
     /// Changed storage slots and their new values (zero means deleted).
-    pub storage: BTreeMap<U256, U256>,
+    pub storage: SortedMap<U256, U256>,
 }
 
 /// All state changes of a block, in a deterministic order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateDiff {
     /// Changed accounts.
-    pub accounts: BTreeMap<Address, AccountDiff>,
+    pub accounts: SortedMap<Address, AccountDiff>,
     /// Code deployed in the block, by hash.
     pub codes: BTreeMap<B256, Bytecode>,
 }
@@ -153,11 +155,7 @@ impl OverlayAccount {
         AccountDiff {
             info: self.info.clone(),
             storage_wiped: self.storage_wiped,
-            storage: self
-                .storage
-                .iter()
-                .map(|(slot, value)| (*slot, *value))
-                .collect(),
+            storage: sorted_slots(self.storage.iter().map(|(slot, value)| (*slot, *value))),
         }
     }
 
@@ -165,18 +163,34 @@ impl OverlayAccount {
         AccountDiff {
             info: self.info,
             storage_wiped: self.storage_wiped,
-            storage: self.storage.into_iter().collect(),
+            storage: sorted_slots(self.storage),
         }
     }
 }
 
-/// Sorts by address, comparing the first eight bytes as an integer before the whole address:
+/// Distinct slots in any order, as a [`SortedMap`].
+fn sorted_slots(slots: impl IntoIterator<Item = (U256, U256)>) -> SortedMap<U256, U256> {
+    let mut slots: Vec<(U256, U256)> = slots.into_iter().collect();
+    slots.sort_unstable_by_key(|(slot, _)| *slot);
+    SortedMap::from_sorted(slots)
+}
+
+/// Orders addresses comparing the first eight bytes as an integer before the whole address:
 /// several times faster than comparing 20-byte arrays, same order.
-fn sort_by_address(order: &mut [(Address, u32)]) {
+fn by_address((a, _): &(Address, u32), (b, _): &(Address, u32)) -> std::cmp::Ordering {
     let prefix =
         |address: &Address| u64::from_be_bytes(address.0[..8].try_into().expect("eight bytes"));
-    order.sort_unstable_by(|(a, _), (b, _)| prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b)));
+    prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b))
 }
+
+/// Sorts (address, position) pairs by address (see [`by_address`]).
+fn sort_by_address(order: &mut [(Address, u32)]) {
+    order.sort_unstable_by(by_address);
+}
+
+/// Below this many changed accounts a diff is built on one thread: a hand-over to another
+/// thread costs more than the work it would take.
+const PARALLEL_DIFF_MIN: usize = 2048;
 
 /// Changed accounts: an append-only arena indexed by address. The index stays small (an
 /// address and a position per account), so lookups stay in cache, and the arena is already a
@@ -493,8 +507,8 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
 
     /// The accumulated changes as a deterministic [`StateDiff`].
     pub fn into_diff(self) -> StateDiff {
-        // Sort small (address, position) pairs rather than whole entries, then build the map
-        // from sorted input, which `BTreeMap` does in linear time.
+        // Sort small (address, position) pairs rather than whole entries, then move the
+        // entries out in that order.
         let order = self.accounts.sorted_positions();
         let mut entries = self.accounts.entries;
         let accounts = order
@@ -507,39 +521,59 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
             })
             .collect();
         StateDiff {
-            accounts,
+            accounts: SortedMap::from_sorted(accounts),
             codes: self.codes.into_iter().collect(),
         }
     }
 }
 
 impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
-    /// [`Overlay::into_diff`], converting entries on `pool` while this thread sorts. (One
+    /// [`Overlay::into_diff`], on two threads given a `pool` (this one and one of the pool's):
+    /// the accounts are
+    /// split at the median address (a linear-time selection), and each thread sorts and
+    /// converts its half, so the two halves, one after the other, are the sorted diff. (One
     /// hand-over only: on a busy machine every wait for a pool thread to be scheduled can cost
     /// more than the work it takes off this one.)
     ///
     /// Also returns the overlay's memory, emptied, for reuse.
-    pub(crate) fn into_diff_in(self, pool: &rayon::ThreadPool) -> (StateDiff, OverlayChanges) {
+    pub(crate) fn into_diff_in(
+        self,
+        pool: Option<&rayon::ThreadPool>,
+    ) -> (StateDiff, OverlayChanges) {
         let Accounts {
             mut index,
             mut entries,
         } = self.accounts;
-        let mut diffs: Vec<AccountDiff> = Vec::new();
-        let mut order: Vec<(Address, u32)> = Vec::new();
-        pool.in_place_scope(|scope| {
-            let (diffs, entries) = (&mut diffs, &entries);
-            scope.spawn(move |_| *diffs = entries.iter().map(|(_, acc)| acc.to_diff()).collect());
-            order = index.iter().map(|(address, at)| (*address, *at)).collect();
-            sort_by_address(&mut order);
-        });
-        // Sorted input: `BTreeMap` checks that in one pass and builds in linear time.
-        let accounts = order
-            .into_iter()
-            .map(|(address, at)| (address, std::mem::take(&mut diffs[at as usize])))
-            .collect();
+        let mut order: Vec<(Address, u32)> =
+            index.iter().map(|(address, at)| (*address, *at)).collect();
+        let convert = |part: &mut [(Address, u32)], out: &mut Vec<(Address, AccountDiff)>| {
+            sort_by_address(part);
+            out.extend(
+                part.iter()
+                    .map(|(address, at)| (*address, entries[*at as usize].1.to_diff())),
+            );
+        };
+        let mut accounts: Vec<(Address, AccountDiff)> = Vec::with_capacity(order.len());
+        if let Some(pool) = pool.filter(|_| order.len() >= PARALLEL_DIFF_MIN) {
+            let middle = order.len() / 2;
+            order.select_nth_unstable_by(middle, by_address);
+            let (low, high) = order.split_at_mut(middle);
+            let mut upper: Vec<(Address, AccountDiff)> = Vec::new();
+            pool.in_place_scope(|scope| {
+                let upper = &mut upper;
+                scope.spawn(move |_| {
+                    upper.reserve_exact(high.len());
+                    convert(high, upper);
+                });
+                convert(low, &mut accounts);
+            });
+            accounts.append(&mut upper);
+        } else {
+            convert(&mut order, &mut accounts);
+        }
         let mut codes = self.codes;
         let diff = StateDiff {
-            accounts,
+            accounts: SortedMap::from_sorted(accounts),
             codes: codes.drain().collect(),
         };
         index.clear();
@@ -891,13 +925,20 @@ mod tests {
             }
             overlay
         };
-        assert_eq!(build().into_diff(), build().into_diff_in(&pool).0);
-        // Few and many accounts, with addresses in no order, some with storage.
-        for n in [0u64, 1, 2, 3, 1_000] {
+        assert_eq!(build().into_diff(), build().into_diff_in(Some(&pool)).0);
+        assert_eq!(build().into_diff(), build().into_diff_in(None).0);
+        // Few and many accounts (on one thread and split between two), with addresses in no
+        // order or sharing their first eight bytes, some with storage.
+        let min = PARALLEL_DIFF_MIN as u64;
+        let sizes = [0u64, 1, 2, 3, 1_000, min - 1, min, min + 1, 5_001];
+        for (n, same_prefix) in sizes.into_iter().flat_map(|n| [(n, false), (n, true)]) {
             let build = || {
                 let mut overlay = Overlay::new(&base);
                 for i in 0..n {
-                    let address = Address::from_word(keccak256(i.to_be_bytes()));
+                    let mut address = Address::from_word(keccak256(i.to_be_bytes()));
+                    if same_prefix {
+                        address.0[..8].fill(0xab);
+                    }
                     let mut account = Account::from(AccountInfo::from_balance(U256::from(i + 1)));
                     account.mark_touch();
                     account.storage.insert(
@@ -909,8 +950,9 @@ mod tests {
                 overlay
             };
             // Also built in the memory the previous overlay handed back.
-            let (diff, memory) = build().into_diff_in(&pool);
+            let (diff, memory) = build().into_diff_in(Some(&pool));
             assert_eq!(build().into_diff(), diff, "{n} accounts");
+            assert_eq!(diff.accounts.len() as u64, n);
             let mut reused = Overlay::with_memory(&base, memory, 10);
             reused
                 .pay_beneficiary(Address::ZERO, U256::from(1))
