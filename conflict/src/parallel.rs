@@ -456,6 +456,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
 
     fn execute(&mut self, state: &'b dyn StateView) -> Result<BlockExecution> {
         let mut committed: Committed<'b> = Overlay::new(state);
+        let mut last = OverlayChanges::default();
         let mut round = 0;
         while self.progress.next < self.txs.len() {
             round += 1;
@@ -485,20 +486,25 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             };
             let conflicts_before = self.progress.conflicts.len();
             let changes = self.run_wave(&committed, units, pending.len(), sequential)?;
-            let memory = committed.merge(changes);
-            self.memory.overlays.push(memory);
+            if self.progress.next < self.txs.len() {
+                let memory = committed.merge(changes);
+                self.memory.overlays.push(memory);
+            } else {
+                // The last wave's changes are folded in while the diff is built.
+                last = changes;
+            }
             self.progress.stats.sequential_fallback |= sequential;
             self.learn(conflicts_before);
         }
-        pay_fees(
-            &mut committed,
-            self.block.beneficiary,
-            &mut self.progress.fees,
-        )?;
+        let last = {
+            let mut top = Overlay::with_changes(&committed, last);
+            pay_fees(&mut top, self.block.beneficiary, &mut self.progress.fees)?;
+            top.into_changes()
+        };
         let progress = &mut self.progress;
         let pool = (self.executor.threads > 1).then_some(&self.executor.pool);
-        let (diff, memory) = committed.into_diff_in(pool);
-        self.memory.overlays.push(memory);
+        let (diff, memory) = committed.into_diff_in(last, pool);
+        self.memory.overlays.extend(memory);
         self.memory.slots = std::mem::take(&mut self.slots);
         Ok(BlockExecution {
             included: std::mem::take(&mut progress.included),

@@ -171,13 +171,19 @@ impl OverlayAccount {
 /// Distinct slots in any order, as a [`SortedMap`].
 fn sorted_slots(slots: impl IntoIterator<Item = (U256, U256)>) -> SortedMap<U256, U256> {
     let mut slots: Vec<(U256, U256)> = slots.into_iter().collect();
-    slots.sort_unstable_by_key(|(slot, _)| *slot);
+    slots.sort_unstable_by(by_slot);
     SortedMap::from_sorted(slots)
+}
+
+/// Orders (slot, value) pairs by slot, comparing the most significant 64 bits first: slots
+/// of Solidity mappings are hashes, which those almost always tell apart.
+fn by_slot((a, _): &(U256, U256), (b, _): &(U256, U256)) -> std::cmp::Ordering {
+    a.as_limbs()[3].cmp(&b.as_limbs()[3]).then_with(|| a.cmp(b))
 }
 
 /// Orders addresses comparing the first eight bytes as an integer before the whole address:
 /// several times faster than comparing 20-byte arrays, same order.
-fn by_address((a, _): &(Address, u32), (b, _): &(Address, u32)) -> std::cmp::Ordering {
+fn by_address<T>((a, _): &(Address, T), (b, _): &(Address, T)) -> std::cmp::Ordering {
     let prefix =
         |address: &Address| u64::from_be_bytes(address.0[..8].try_into().expect("eight bytes"));
     prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b))
@@ -186,6 +192,55 @@ fn by_address((a, _): &(Address, u32), (b, _): &(Address, u32)) -> std::cmp::Ord
 /// Sorts (address, position) pairs by address (see [`by_address`]).
 fn sort_by_address(order: &mut [(Address, u32)]) {
     order.sort_unstable_by(by_address);
+}
+
+/// No entry in a layer (see [`Overlay::into_diff_in`]).
+const NONE: u32 = u32::MAX;
+
+/// An account's diff from its entries in a lower overlay and in changes made on top of it:
+/// what [`Overlay::merge`] would leave, as a diff.
+fn combined_diff(lower: Option<&OverlayAccount>, upper: Option<&OverlayAccount>) -> AccountDiff {
+    match (lower, upper) {
+        (Some(lower), Some(upper)) if !upper.storage_wiped => {
+            // Each layer's slots sorted, then merged in one pass; the upper layer's value
+            // wins where both have a slot.
+            let sorted = |storage: &FastMap<U256, U256>| {
+                let mut slots: Vec<(U256, U256)> = storage
+                    .iter()
+                    .map(|(slot, value)| (*slot, *value))
+                    .collect();
+                slots.sort_unstable_by(by_slot);
+                slots
+            };
+            let (low, up) = (sorted(&lower.storage), sorted(&upper.storage));
+            let mut slots = Vec::with_capacity(low.len() + up.len());
+            let (mut low, mut up) = (low.into_iter().peekable(), up.into_iter().peekable());
+            loop {
+                let next = match (low.peek(), up.peek()) {
+                    (Some(l), Some(u)) => match l.0.cmp(&u.0) {
+                        std::cmp::Ordering::Less => low.next(),
+                        std::cmp::Ordering::Greater => up.next(),
+                        std::cmp::Ordering::Equal => {
+                            low.next();
+                            up.next()
+                        }
+                    },
+                    (Some(_), None) => low.next(),
+                    (None, Some(_)) => up.next(),
+                    (None, None) => break,
+                };
+                slots.extend(next);
+            }
+            AccountDiff {
+                info: upper.info.clone(),
+                storage_wiped: lower.storage_wiped,
+                storage: SortedMap::from_sorted(slots),
+            }
+        }
+        (_, Some(upper)) => upper.to_diff(),
+        (Some(lower), None) => lower.to_diff(),
+        (None, None) => unreachable!("every address of the diff has an entry in a layer"),
+    }
 }
 
 /// Below this many changed accounts a diff is built on one thread: a hand-over to another
@@ -528,61 +583,115 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
 }
 
 impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
-    /// [`Overlay::into_diff`], on two threads given a `pool` (this one and one of the pool's):
-    /// the accounts are
-    /// split at the median address (a linear-time selection), and each thread sorts and
-    /// converts its half, so the two halves, one after the other, are the sorted diff. (One
-    /// hand-over only: on a busy machine every wait for a pool thread to be scheduled can cost
-    /// more than the work it takes off this one.)
+    /// The diff of this overlay with `upper` (changes made on top of it) folded in, the same as
+    /// [`Overlay::merge`] followed by [`Overlay::into_diff`], without building the merged
+    /// overlay: each account's entries in the two layers are combined as the diff is built.
+    /// (Folding a wave of ERC-20 transfers into the one before cost milliseconds of
+    /// random-access hash-map inserts into the token's storage, on one thread.)
     ///
-    /// Also returns the overlay's memory, emptied, for reuse.
+    /// Given a `pool`, the work is split between this thread and one of the pool's: the
+    /// accounts are split at the median address (a linear-time selection), and each thread
+    /// sorts and converts its half, so the two halves, one after the other, are the sorted
+    /// diff. (One hand-over only: on a busy machine every wait for a pool thread to be
+    /// scheduled can cost more than the work it takes off this one.)
+    ///
+    /// Also returns the memory of both layers, emptied, for reuse.
     pub(crate) fn into_diff_in(
         self,
+        upper: OverlayChanges,
         pool: Option<&rayon::ThreadPool>,
-    ) -> (StateDiff, OverlayChanges) {
+    ) -> (StateDiff, [OverlayChanges; 2]) {
         let Accounts {
-            mut index,
-            mut entries,
+            index: mut lower_index,
+            entries: mut lower,
         } = self.accounts;
-        let mut order: Vec<(Address, u32)> =
-            index.iter().map(|(address, at)| (*address, *at)).collect();
-        let convert = |part: &mut [(Address, u32)], out: &mut Vec<(Address, AccountDiff)>| {
-            sort_by_address(part);
-            out.extend(
-                part.iter()
-                    .map(|(address, at)| (*address, entries[*at as usize].1.to_diff())),
-            );
+        let Accounts {
+            index: mut upper_index,
+            entries: mut upper_entries,
+        } = upper.accounts;
+        // (address, position in the lower layer, position in the upper layer); NONE where
+        // the layer has no entry. Built in the lower layer's order, so that its position is
+        // also the row to complete with the upper layer's.
+        let mut order: Vec<(Address, (u32, u32))> =
+            Vec::with_capacity(lower.len() + upper_entries.len());
+        order.extend(
+            lower
+                .iter()
+                .enumerate()
+                .map(|(at, (address, _))| (*address, (at as u32, NONE))),
+        );
+        for (at, (address, _)) in upper_entries.iter().enumerate() {
+            match lower_index.get(address) {
+                Some(&row) => order[row as usize].1.1 = at as u32,
+                None => order.push((*address, (NONE, at as u32))),
+            }
+        }
+        let (lower_ref, upper_ref) = (&lower, &upper_entries);
+        let convert = |part: &mut [(Address, (u32, u32))],
+                       out: &mut Vec<(Address, AccountDiff)>| {
+            part.sort_unstable_by(by_address);
+            out.extend(part.iter().map(|&(address, (low, up))| {
+                let low = (low != NONE).then(|| &lower_ref[low as usize].1);
+                let up = (up != NONE).then(|| &upper_ref[up as usize].1);
+                (address, combined_diff(low, up))
+            }));
         };
         let mut accounts: Vec<(Address, AccountDiff)> = Vec::with_capacity(order.len());
         if let Some(pool) = pool.filter(|_| order.len() >= PARALLEL_DIFF_MIN) {
             let middle = order.len() / 2;
             order.select_nth_unstable_by(middle, by_address);
             let (low, high) = order.split_at_mut(middle);
-            let mut upper: Vec<(Address, AccountDiff)> = Vec::new();
+            let mut second: Vec<(Address, AccountDiff)> = Vec::new();
             pool.in_place_scope(|scope| {
-                let upper = &mut upper;
+                let second = &mut second;
                 scope.spawn(move |_| {
-                    upper.reserve_exact(high.len());
-                    convert(high, upper);
+                    second.reserve_exact(high.len());
+                    convert(high, second);
                 });
                 convert(low, &mut accounts);
             });
-            accounts.append(&mut upper);
+            accounts.append(&mut second);
         } else {
             convert(&mut order, &mut accounts);
         }
-        let mut codes = self.codes;
+        // Code already known below keeps its first version, as in `merge`.
+        let (mut codes, mut upper_codes) = (self.codes, upper.codes);
+        let mut all_codes: BTreeMap<B256, Bytecode> = upper_codes.drain().collect();
+        all_codes.extend(codes.drain());
         let diff = StateDiff {
             accounts: SortedMap::from_sorted(accounts),
-            codes: codes.drain().collect(),
+            codes: all_codes,
         };
-        index.clear();
-        entries.clear();
-        let memory = OverlayChanges {
-            accounts: Accounts { index, entries },
-            codes,
-        };
+        lower_index.clear();
+        lower.clear();
+        upper_index.clear();
+        upper_entries.clear();
+        let memory = [
+            OverlayChanges {
+                accounts: Accounts {
+                    index: lower_index,
+                    entries: lower,
+                },
+                codes,
+            },
+            OverlayChanges {
+                accounts: Accounts {
+                    index: upper_index,
+                    entries: upper_entries,
+                },
+                codes: upper_codes,
+            },
+        ];
         (diff, memory)
+    }
+
+    /// An overlay on `base` holding `changes` (detached from an overlay on the same state).
+    pub(crate) fn with_changes(base: &'a S, changes: OverlayChanges) -> Self {
+        Self {
+            base,
+            accounts: changes.accounts,
+            codes: changes.codes,
+        }
     }
 
     /// An empty overlay on `base` built in `memory` (emptied changes of an earlier overlay),
@@ -905,6 +1014,79 @@ mod tests {
         }
     }
 
+    /// Building the diff of two layers equals merging them and building the diff of one, for
+    /// every split of the account changes, on one thread and on two, small and large.
+    #[test]
+    fn two_layer_diff_equals_merge_then_diff() {
+        let base = base();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mut cases = vec![accounts()];
+        // Many accounts, a third of them in both layers, with overlapping storage, some
+        // wiped by a re-creation in the upper layer.
+        let mut many = Vec::new();
+        for i in 0..3 * PARALLEL_DIFF_MIN as u64 {
+            let address = Address::from_word(keccak256(
+                (i % (2 * PARALLEL_DIFF_MIN as u64)).to_be_bytes(),
+            ));
+            let mut account = Account::from(AccountInfo::from_balance(U256::from(i + 1)));
+            account.mark_touch();
+            if i % 7 == 3 {
+                account.mark_created();
+            }
+            for slot in 0..(i % 4) {
+                account.storage.insert(
+                    U256::from(slot + i % 3),
+                    EvmStorageSlot::new_changed(
+                        U256::ZERO,
+                        U256::from(i * 10 + slot),
+                        Default::default(),
+                    ),
+                );
+            }
+            many.push((address, account));
+        }
+        cases.push(many);
+        for accounts in cases {
+            let splits: Vec<usize> = if accounts.len() > 100 {
+                vec![
+                    0,
+                    accounts.len() / 3,
+                    2 * accounts.len() / 3,
+                    accounts.len(),
+                ]
+            } else {
+                (0..=accounts.len()).collect()
+            };
+            for split in splits {
+                let layers = || {
+                    let mut lower = Overlay::new(&base);
+                    for (address, account) in &accounts[..split] {
+                        lower.apply_account(*address, account);
+                    }
+                    let upper = {
+                        let mut upper = Overlay::new(&lower);
+                        for (address, account) in &accounts[split..] {
+                            upper.apply_account(*address, account);
+                        }
+                        upper.into_changes()
+                    };
+                    (lower, upper)
+                };
+                let (mut lower, upper) = layers();
+                lower.merge(upper);
+                let merged = lower.into_diff();
+                for pool in [None, Some(&pool)] {
+                    let (lower, upper) = layers();
+                    let (diff, _) = lower.into_diff_in(upper, pool);
+                    assert_eq!(merged, diff, "split at {split} of {}", accounts.len());
+                }
+            }
+        }
+    }
+
     #[test]
     fn into_diff_in_equals_into_diff() {
         let base = base();
@@ -925,8 +1107,12 @@ mod tests {
             }
             overlay
         };
-        assert_eq!(build().into_diff(), build().into_diff_in(Some(&pool)).0);
-        assert_eq!(build().into_diff(), build().into_diff_in(None).0);
+        let none = OverlayChanges::default;
+        assert_eq!(
+            build().into_diff(),
+            build().into_diff_in(none(), Some(&pool)).0
+        );
+        assert_eq!(build().into_diff(), build().into_diff_in(none(), None).0);
         // Few and many accounts (on one thread and split between two), with addresses in no
         // order or sharing their first eight bytes, some with storage.
         let min = PARALLEL_DIFF_MIN as u64;
@@ -950,7 +1136,7 @@ mod tests {
                 overlay
             };
             // Also built in the memory the previous overlay handed back.
-            let (diff, memory) = build().into_diff_in(Some(&pool));
+            let (diff, [memory, _]) = build().into_diff_in(none(), Some(&pool));
             assert_eq!(build().into_diff(), diff, "{n} accounts");
             assert_eq!(diff.accounts.len() as u64, n);
             let mut reused = Overlay::with_memory(&base, memory, 10);
