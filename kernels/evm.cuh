@@ -416,9 +416,10 @@ LANES_HD static inline void evm_leave(EvmCtx* c, EvmResult* r) {
         a->s.code_len = (uint32_t)len;
         a->s.flags |= OV_CODE_NEW;
         lanes_keccak256(code, len, a->s.code_hash);
+        // A successful create leaves its parent no return data (evm_apply); a transaction's
+        // output is the deployed code, as revm reports it.
         r->kind = FR_RETURN;
-        r->out = 0;
-        r->out_len = 0;  // a successful create leaves no return data
+        r->out = code;
       }
     }
   }
