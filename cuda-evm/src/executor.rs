@@ -495,16 +495,15 @@ impl<'b> BlockRun<'b> {
                 // queued below touches it, which deletes it exactly in that case.
                 continue;
             }
-            let committed = StateView::account(&self.committed, write.address)?;
             // The kernel reports every account the transaction touched, as revm does, so that
             // the diffs are equal; one left as it was is not a write for validation.
             let unchanged = match write.flags {
-                0 => committed.as_ref().is_some_and(|info| {
+                0 => StateView::account(&self.committed, write.address)?.is_some_and(|info| {
                     info.nonce == write.nonce
                         && info.balance == write.balance
                         && info.code_hash == write.code_hash
                 }),
-                LANES_AW_DELETED => committed.is_none(),
+                LANES_AW_DELETED => StateView::account(&self.committed, write.address)?.is_none(),
                 _ => false,
             };
             let mut account = if write.flags & (LANES_AW_DESTROYED | LANES_AW_DELETED) != 0 {
@@ -526,13 +525,11 @@ impl<'b> BlockRun<'b> {
                 account
             };
             account.mark_touch();
-            if write.flags & (LANES_AW_CREATED | LANES_AW_DESTROYED | LANES_AW_DELETED) != 0
-                && !unchanged
-            {
-                written.whole.insert(write.address);
-            }
             if !unchanged {
                 written.accounts.insert(write.address);
+                if write.flags & (LANES_AW_CREATED | LANES_AW_DESTROYED | LANES_AW_DELETED) != 0 {
+                    written.whole.insert(write.address);
+                }
             }
             changes.push((write.address, account));
         }
