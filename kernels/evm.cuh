@@ -416,9 +416,10 @@ LANES_HD static inline void evm_leave(EvmCtx* c, EvmResult* r) {
         a->s.code_len = (uint32_t)len;
         a->s.flags |= OV_CODE_NEW;
         lanes_keccak256(code, len, a->s.code_hash);
+        // A successful create leaves its parent no return data (evm_apply); a transaction's
+        // output is the deployed code, as revm reports it.
         r->kind = FR_RETURN;
-        r->out = 0;
-        r->out_len = 0;  // a successful create leaves no return data
+        r->out = code;
       }
     }
   }
@@ -1502,21 +1503,22 @@ LANES_HD static inline void evm_finish(EvmCtx* c, LanesTxOutput* o, EvmOut* out,
         EvmAccount* a = &c->accs[i];
         uint32_t fl = a->s.flags;
         if (!((fl & OV_USED) && (fl & OV_LOADED))) continue;
+        // Like revm's state: every account the transaction touched (EIP-161) is reported, even
+        // unchanged (flags 0), and a touched account left empty is deleted whether or not it
+        // existed before. An untouched account is reported only if it changed.
         uint32_t wf = 0;
         bool emit = false;
         if (fl & OV_DESTROYED) {
           wf = LANES_AW_DESTROYED;
           emit = true;
         } else if ((fl & OV_TOUCHED) && evm_acc_is_empty(a)) {
-          if (fl & OV_PRE_EXISTS) {
-            wf = LANES_AW_DELETED;
-            emit = true;
-          }
+          wf = LANES_AW_DELETED;
+          emit = true;
         } else if (fl & OV_EXISTS) {
           const LanesAccount* p = (const LanesAccount*)(c->wave_bytes + c->wave->accounts_offset) + a->pre_index;
           if (fl & OV_CREATED) wf |= LANES_AW_CREATED;
           if (fl & OV_CODE_NEW) wf |= LANES_AW_CODE;
-          emit = wf != 0 || !(fl & OV_PRE_EXISTS) || p->nonce != a->s.nonce ||
+          emit = wf != 0 || (fl & OV_TOUCHED) || !(fl & OV_PRE_EXISTS) || p->nonce != a->s.nonce ||
                  !u256_eq(evm_u256_from_abi(p->balance), a->s.balance);
         }
         if (!emit) continue;

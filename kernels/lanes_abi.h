@@ -271,8 +271,10 @@ typedef struct LanesLog {
 #define LANES_AW_DELETED 4u    // touched while empty (EIP-161): remove it
 #define LANES_AW_CODE 8u       // new code in `code` (with code_hash)
 
-// Post-state of an account the transaction changed. Without DESTROYED/DELETED the account
-// exists afterwards with these nonce, balance, code hash (and code, if LANES_AW_CODE).
+// Post-state of an account the transaction touched (EIP-161) or changed; a touched account may
+// be unchanged (flags 0, its pre-state values), as revm reports it. DELETED: touched and empty
+// afterwards, whether or not it existed before. Without DESTROYED/DELETED the account exists
+// afterwards with these nonce, balance, code hash (and code, if LANES_AW_CODE).
 // The coinbase's priority fee is not included (see LanesTxOutput.coinbase_fee).
 typedef struct LanesAccountWrite {
   uint8_t address[20];

@@ -486,8 +486,26 @@ impl<'b> BlockRun<'b> {
         result: &TxResult,
         written: &mut Written,
     ) -> lanes_conflict::Result<()> {
+        let beneficiary = self.block.beneficiary;
         let mut changes: Vec<(Address, Account)> = Vec::new();
         for write in &result.account_writes {
+            if write.flags == LANES_AW_DELETED && write.address == beneficiary {
+                // revm pays the fee into the same account before it commits the transaction,
+                // so the beneficiary goes only if it is still empty then. The fee payment
+                // queued below touches it, which deletes it exactly in that case.
+                continue;
+            }
+            // The kernel reports every account the transaction touched, as revm does, so that
+            // the diffs are equal; one left as it was is not a write for validation.
+            let unchanged = match write.flags {
+                0 => StateView::account(&self.committed, write.address)?.is_some_and(|info| {
+                    info.nonce == write.nonce
+                        && info.balance == write.balance
+                        && info.code_hash == write.code_hash
+                }),
+                LANES_AW_DELETED => StateView::account(&self.committed, write.address)?.is_none(),
+                _ => false,
+            };
             let mut account = if write.flags & (LANES_AW_DESTROYED | LANES_AW_DELETED) != 0 {
                 let mut account = Account::new_not_existing(Default::default());
                 account.mark_selfdestruct();
@@ -507,11 +525,26 @@ impl<'b> BlockRun<'b> {
                 account
             };
             account.mark_touch();
-            if write.flags & (LANES_AW_CREATED | LANES_AW_DESTROYED | LANES_AW_DELETED) != 0 {
-                written.whole.insert(write.address);
+            if !unchanged {
+                written.accounts.insert(write.address);
+                if write.flags & (LANES_AW_CREATED | LANES_AW_DESTROYED | LANES_AW_DELETED) != 0 {
+                    written.whole.insert(write.address);
+                }
             }
-            written.accounts.insert(write.address);
             changes.push((write.address, account));
+        }
+        // revm pays the fee into the beneficiary's account as it is at the end of the
+        // transaction, code included if the transaction loaded it (and the diff records loaded
+        // code). The kernel reports the beneficiary only if the transaction touched it: when
+        // it merely read its code, commit it touched and unchanged so that the code is
+        // recorded; the fee payment touches it anyway.
+        if !changes.iter().any(|(a, _)| *a == beneficiary)
+            && result.reads.contains(&Key::Code(beneficiary))
+            && let Some(info) = StateView::account(&self.committed, beneficiary)?
+        {
+            let mut account = Account::from(info);
+            account.mark_touch();
+            changes.push((beneficiary, account));
         }
         for &(address, slot, value) in &result.storage_writes {
             let at = match changes.iter().position(|(a, _)| *a == address) {

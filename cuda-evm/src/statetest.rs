@@ -6,7 +6,9 @@
 //! applied, and the state root (Merkle-Patricia trie over the accounts and their storage) and
 //! the logs hash (keccak-256 of the RLP list of logs) are compared with the entry's. An entry
 //! with `expectException` must leave its transaction out of the block (and the state, hence the
-//! root, unchanged).
+//! root, unchanged). An executor other than [`SequentialExecutor`] must moreover return exactly
+//! what the sequential executor (revm) returns for the case: the same outcomes, skip reasons and
+//! state diff, entry for entry.
 //!
 //! This is what `lanes statetest` runs, like revm's `revme statetest`: directories are walked
 //! recursively for `.json` files, single files are run as given. [`SKIP`] lists, with reasons,
@@ -400,16 +402,27 @@ fn run_case(executor: &dyn Executor, test: &Value, entry: &Value) -> Result<Outc
     post.apply_diff(&got.diff);
     let root = state_root(&post);
     let logs = logs_hash(&got);
+    // Any executor but the reference must also return exactly what revm returns: outcomes,
+    // skip reasons and the state diff entry for entry, not only the same root.
+    let reference = (executor.name() != SequentialExecutor.name())
+        .then(|| SequentialExecutor.execute_block(&case.block, txs, &case.pre));
     if root == case.want_root && logs == case.want_logs {
-        return Ok(Outcome::Passed);
+        return match reference {
+            None => Ok(Outcome::Passed),
+            Some(Ok(reference)) if reference == got => Ok(Outcome::Passed),
+            Some(Ok(reference)) => Err(format!(
+                "state root and logs hash match, but the result differs from the sequential \
+                 executor's{}",
+                describe_difference(&got, &reference)
+            )),
+            Some(Err(e)) => Err(format!("sequential executor failed: {e}")),
+        };
     }
     let mut message = format!(
         "state root got {root} expected {}; logs hash got {logs} expected {}",
         case.want_root, case.want_logs
     );
-    if executor.name() != SequentialExecutor.name()
-        && let Ok(reference) = SequentialExecutor.execute_block(&case.block, txs, &case.pre)
-    {
+    if let Some(Ok(reference)) = reference {
         message.push_str(&describe_difference(&got, &reference));
     }
     Err(message)
@@ -447,16 +460,36 @@ fn describe_difference(got: &BlockExecution, reference: &BlockExecution) -> Stri
             return format!("; first differing account {address}: got {a:?} sequential {b:?}");
         }
     }
+    if got.diff.codes != reference.diff.codes {
+        let hashes = |e: &BlockExecution| e.diff.codes.keys().copied().collect::<Vec<_>>();
+        return format!(
+            "; diff codes got {:?} sequential {:?}",
+            hashes(got),
+            hashes(reference)
+        );
+    }
+    if got.skipped != reference.skipped {
+        return format!(
+            "; skipped got {:?} sequential {:?}",
+            got.skipped, reference.skipped
+        );
+    }
     let logs = |e: &BlockExecution| {
         e.included
             .iter()
             .flat_map(|t| t.outcome.logs.clone())
             .collect::<Vec<_>>()
     };
+    if logs(got) != logs(reference) {
+        return format!(
+            "; logs got {:?} sequential {:?}",
+            logs(got),
+            logs(reference)
+        );
+    }
     format!(
-        "; logs got {:?} sequential {:?}",
-        logs(got),
-        logs(reference)
+        "; outcomes got {:?} sequential {:?}",
+        got.included, reference.included
     )
 }
 

@@ -395,7 +395,7 @@ pub(crate) fn build_wave<S: StateView + ?Sized>(
     Ok(())
 }
 
-/// An account the transaction changed, as the kernel reports it.
+/// An account the transaction touched (EIP-161) or changed, as the kernel reports it.
 #[derive(Debug, Clone)]
 pub(crate) struct AccountWrite {
     pub(crate) address: Address,
