@@ -170,9 +170,14 @@ impl OverlayAccount {
 
 /// Distinct slots in any order, as a [`SortedMap`].
 fn sorted_slots(slots: impl IntoIterator<Item = (U256, U256)>) -> SortedMap<U256, U256> {
+    SortedMap::from_sorted(sorted_slot_vec(slots))
+}
+
+/// Distinct slots in any order, sorted by slot.
+fn sorted_slot_vec(slots: impl IntoIterator<Item = (U256, U256)>) -> Vec<(U256, U256)> {
     let mut slots: Vec<(U256, U256)> = slots.into_iter().collect();
     slots.sort_unstable_by(by_slot);
-    SortedMap::from_sorted(slots)
+    slots
 }
 
 /// Orders (slot, value) pairs by slot, comparing the most significant 64 bits first: slots
@@ -205,12 +210,7 @@ fn combined_diff(lower: Option<&OverlayAccount>, upper: Option<&OverlayAccount>)
             // Each layer's slots sorted, then merged in one pass; the upper layer's value
             // wins where both have a slot.
             let sorted = |storage: &FastMap<U256, U256>| {
-                let mut slots: Vec<(U256, U256)> = storage
-                    .iter()
-                    .map(|(slot, value)| (*slot, *value))
-                    .collect();
-                slots.sort_unstable_by(by_slot);
-                slots
+                sorted_slot_vec(storage.iter().map(|(slot, value)| (*slot, *value)))
             };
             let (low, up) = (sorted(&lower.storage), sorted(&upper.storage));
             let mut slots = Vec::with_capacity(low.len() + up.len());
