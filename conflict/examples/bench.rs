@@ -2,7 +2,9 @@
 //! `cargo run --release -p lanes-conflict --example bench -- <raw|erc20|amm|mixed> [txs] [threads] [hot-ratio]`.
 //!
 //! With `LANES_PROFILE=seq|par[:runs]` it instead executes the block `runs` times with one
-//! executor (for profilers) and prints the median and best execution time. With
+//! executor (for profilers) and prints the median and best execution time, and for the
+//! parallel executor the median time of each phase of a block ([`lanes_conflict::PhaseTimes`]:
+//! planning, waves, merging a wave into the block's state, fees and diff). With
 //! `LANES_PROFILE=cmp[:runs]` it alternates the sequential executor, the parallel one on one
 //! thread and the parallel one on `threads` threads on the same block, `runs` times each, and
 //! prints, per executor, the median wall-clock time and the median CPU time (all threads, from
@@ -37,12 +39,14 @@ fn main() {
             compare(&w, txs, threads, runs);
             return;
         }
-        let executor: Box<dyn Executor> = if which == "seq" {
-            Box::new(SequentialExecutor)
+        let parallel = ParallelExecutor::new(threads);
+        let executor: &dyn Executor = if which == "seq" {
+            &SequentialExecutor
         } else {
-            Box::new(ParallelExecutor::new(threads))
+            &parallel
         };
         let mut times = Vec::with_capacity(runs);
+        let mut phases: [Vec<u64>; 4] = Default::default();
         for _ in 0..runs {
             let start = std::time::Instant::now();
             let exec = executor
@@ -50,6 +54,15 @@ fn main() {
                 .expect("execute");
             times.push(start.elapsed());
             assert_eq!(exec.included.len(), txs);
+            if let Some(stats) = parallel.last_stats() {
+                let p = stats.phases;
+                for (list, ns) in phases
+                    .iter_mut()
+                    .zip([p.plan_ns, p.waves_ns, p.merge_ns, p.diff_ns])
+                {
+                    list.push(ns);
+                }
+            }
         }
         times.sort();
         println!(
@@ -57,6 +70,16 @@ fn main() {
             times[runs / 2],
             times[0]
         );
+        if which != "seq" {
+            let median_ms = |mut v: Vec<u64>| {
+                v.sort_unstable();
+                v[v.len() / 2] as f64 / 1e6
+            };
+            let [plan, waves, merge, diff] = phases.map(median_ms);
+            println!(
+                "phases (medians, ms): plan {plan:.3}, waves {waves:.3}, merge {merge:.3}, fees and diff {diff:.3}"
+            );
+        }
         return;
     }
     let r = run_bench(kind, txs, threads).expect("bench");

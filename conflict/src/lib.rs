@@ -32,7 +32,7 @@ pub use executor::{
     BlockContext, BlockExecution, Executor, IncludedTx, SkipReason, SkippedTx, TxOutcome,
 };
 pub use hints::{HotEntry, HotKeys};
-pub use parallel::{ExecStats, ParallelExecutor, WaveStats};
+pub use parallel::{ExecStats, ParallelExecutor, PhaseTimes, WaveStats};
 pub use sequential::SequentialExecutor;
 pub use sorted::SortedMap;
 pub use state::{AccountDiff, InMemoryState, Overlay, StateDiff, StateError, StateView};

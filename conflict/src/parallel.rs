@@ -41,7 +41,7 @@
 
 use std::{
     sync::atomic::{AtomicBool, AtomicUsize, Ordering},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
@@ -183,6 +183,26 @@ pub struct ExecStats {
     pub deferred: usize,
     /// Per wave.
     pub per_wave: Vec<WaveStats>,
+    /// Where the block's wall-clock time went.
+    pub phases: PhaseTimes,
+}
+
+/// Wall-clock time of the phases of one block, in nanoseconds, all waves together. Only the
+/// waves run on several threads (and the diff, split in two); the rest is serial.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PhaseTimes {
+    /// Revalidating kept results and planning lanes before each wave.
+    pub plan_ns: u64,
+    /// The waves themselves: speculative execution, validation and commits.
+    pub waves_ns: u64,
+    /// Folding a wave's changes into the block's state before the next wave.
+    pub merge_ns: u64,
+    /// Paying the queued fees and building the sorted diff (the last wave folded in).
+    pub diff_ns: u64,
+}
+
+fn nanos(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The parallel CPU executor (`cpu-parallel`): see the [module docs](self).
@@ -456,9 +476,10 @@ impl<'e, 'b> BlockRun<'e, 'b> {
 
     fn execute(&mut self, state: &'b dyn StateView) -> Result<BlockExecution> {
         let mut committed: Committed<'b> = Overlay::new(state);
-        let mut last = OverlayChanges::default();
+        let mut last_wave = OverlayChanges::default();
         let mut round = 0;
         while self.progress.next < self.txs.len() {
+            let planning = Instant::now();
             round += 1;
             let sequential = round > self.executor.max_rounds;
             let pending = self.revalidate_kept(&committed)?;
@@ -485,27 +506,34 @@ impl<'e, 'b> BlockRun<'e, 'b> {
                 make_units(plan)
             };
             let conflicts_before = self.progress.conflicts.len();
+            self.progress.stats.phases.plan_ns += nanos(planning);
+            let running = Instant::now();
             let changes = self.run_wave(&committed, units, pending.len(), sequential)?;
+            self.progress.stats.phases.waves_ns += nanos(running);
             if self.progress.next < self.txs.len() {
+                let merging = Instant::now();
                 let memory = committed.merge(changes);
                 self.memory.overlays.push(memory);
+                self.progress.stats.phases.merge_ns += nanos(merging);
             } else {
                 // The last wave's changes are folded in while the diff is built.
-                last = changes;
+                last_wave = changes;
             }
             self.progress.stats.sequential_fallback |= sequential;
             self.learn(conflicts_before);
         }
-        let last = {
-            let mut top = Overlay::with_changes(&committed, last);
+        let finishing = Instant::now();
+        let top = {
+            let mut top = Overlay::with_changes(&committed, last_wave);
             pay_fees(&mut top, self.block.beneficiary, &mut self.progress.fees)?;
             top.into_changes()
         };
         let progress = &mut self.progress;
         let pool = (self.executor.threads > 1).then_some(&self.executor.pool);
-        let (diff, memory) = committed.into_diff_in(last, pool);
+        let (diff, memory) = committed.into_diff_in(top, pool);
         self.memory.overlays.extend(memory);
         self.memory.slots = std::mem::take(&mut self.slots);
+        progress.stats.phases.diff_ns = nanos(finishing);
         Ok(BlockExecution {
             included: std::mem::take(&mut progress.included),
             skipped: std::mem::take(&mut progress.skipped),

@@ -4,8 +4,8 @@
 //! A block's diff is built once, in one go, and then only iterated in key order (storage
 //! writes, the state trie, batch encoding) or looked up now and then. A sorted vector serves
 //! that better than a `BTreeMap`: building it from a sorted sequence is a plain collect (a
-//! `BTreeMap` moves every entry into freshly allocated nodes, one thread's work: 1.4 ms of a
-//! 10,000-transfer block's 12 ms on the parallel executor), its parts can be filled by several
+//! `BTreeMap` moves every entry into freshly allocated nodes, one thread's work at the end of
+//! every block; see the README's executor benchmark), its parts can be filled by several
 //! threads, and iterating it walks contiguous memory.
 
 use std::fmt;
@@ -16,7 +16,7 @@ use std::fmt;
 /// [`SortedMap::insert`] shifts the entries after the new one, so it is meant for small maps
 /// (tests, hand-built diffs), while executors build diffs with [`FromIterator`] or
 /// [`SortedMap::from_sorted`].
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SortedMap<K, V> {
     entries: Vec<(K, V)>,
 }
@@ -62,16 +62,6 @@ impl<K, V> SortedMap<K, V> {
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator {
         self.entries.iter().map(|(_, v)| v)
     }
-
-    /// The entries as a slice, in key order.
-    pub fn as_slice(&self) -> &[(K, V)] {
-        &self.entries
-    }
-
-    /// The entries as a vector, in key order.
-    pub fn into_vec(self) -> Vec<(K, V)> {
-        self.entries
-    }
 }
 
 impl<K: Ord, V> SortedMap<K, V> {
@@ -101,11 +91,6 @@ impl<K: Ord, V> SortedMap<K, V> {
     /// The value of `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.position(key).ok().map(|at| &self.entries[at].1)
-    }
-
-    /// The value of `key`, mutably.
-    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        self.position(key).ok().map(|at| &mut self.entries[at].1)
     }
 
     /// Whether `key` has an entry.

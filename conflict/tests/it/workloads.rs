@@ -21,6 +21,13 @@ fn run_both(
         .unwrap();
     w.check(&exec)
         .unwrap_or_else(|e| panic!("{}: parallel: {e}", w.name));
+    // The phase timers cover the block: waves and the diff always run, and a merge only when
+    // a wave is followed by another.
+    let phases = &stats.phases;
+    assert!(phases.waves_ns > 0 && phases.diff_ns > 0, "{phases:?}");
+    if stats.waves == 1 {
+        assert_eq!(phases.merge_ns, 0, "{phases:?}");
+    }
     (seq, exec, stats)
 }
 
