@@ -12,6 +12,9 @@
 //! - [`workloads`] holds the benchmark workloads (signed blocks with end-state checks) and
 //!   [`workloads::run_bench`], shared by the benches and `lanes bench`.
 //!
+//! - [`memory::retain_freed_memory`] keeps the memory a block frees for the next block; binaries
+//!   that execute blocks call it at start-up.
+//!
 //! The crate has no feature flags.
 
 pub mod access;
@@ -20,6 +23,7 @@ pub mod evm;
 mod executor;
 pub mod fees;
 pub mod hints;
+pub mod memory;
 pub mod parallel;
 mod sequential;
 pub mod sorted;

@@ -26,6 +26,8 @@ fn init_tracing(format: LogFormat) {
 
 fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
+    // Before any thread starts: blocks free tens of megabytes that the next block needs again.
+    lanes_conflict::memory::retain_freed_memory();
     match cli.command {
         Command::Node(args) => {
             let config = match args.resolve() {
