@@ -308,18 +308,34 @@ pub(crate) fn plan_lanes(
     };
     let shared_slots = shared_access_list_slots(txs, pending, hints);
     let hinted = !hints.targets.is_empty() || !hints.conflicts.is_empty();
+    // The last transaction that called a hot target, and its position.
+    let mut last_hot_call: Option<(Address, u32)> = None;
     for (pos, &index) in (0..count).zip(pending) {
         let tx = &txs[index];
-        match senders.get(&tx.signer()) {
-            Some(&other) => sets.union(other, pos),
-            None => {
-                senders.insert(tx.signer(), pos);
-            }
+        let first = *senders.entry(tx.signer()).or_insert(pos);
+        if first != pos {
+            sets.union(first, pos);
         }
         if hinted {
-            if let Some(group) = tx.to().and_then(|to| hints.targets.get(&to)) {
-                hot[pos as usize] = true;
-                join(LaneKey::Group(*group), pos, &mut sets);
+            let to = tx.to();
+            match last_hot_call {
+                // Calls of one hot target mostly follow each other: joining the previous
+                // one's lane is joining the target's group.
+                Some((target, previous)) if to == Some(target) => {
+                    hot[pos as usize] = true;
+                    sets.union(previous, pos);
+                    last_hot_call = Some((target, pos));
+                }
+                _ => {
+                    last_hot_call = None;
+                    if let Some(to) = to
+                        && let Some(group) = hints.targets.get(&to)
+                    {
+                        hot[pos as usize] = true;
+                        join(LaneKey::Group(*group), pos, &mut sets);
+                        last_hot_call = Some((to, pos));
+                    }
+                }
             }
             if let Some(key) = hints.conflicts.get(&index) {
                 match hints.keys.get(key) {

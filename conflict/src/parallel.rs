@@ -364,6 +364,12 @@ impl Slot {
         self.ready.store(true, Ordering::Release);
     }
 
+    /// Stores a result while no other thread can see the slot (between waves).
+    fn set(&mut self, spec: Spec) {
+        *self.spec.get_mut() = Some(spec);
+        *self.ready.get_mut() = true;
+    }
+
     fn take(&self) -> Option<Spec> {
         if !self.ready.load(Ordering::Acquire) {
             return None;
@@ -382,10 +388,6 @@ enum Spec {
     /// Must be executed in block order on the exact state (it loaded the beneficiary, or the
     /// speculative run failed for a reason that is not the transaction's).
     Exact,
-    /// Not run speculatively: it is in a hot lane, so the committer executes it in order.
-    /// Carries the contended key its target is expected to write, to keep the hot-key table
-    /// informed.
-    Hot(Option<StateKey>),
     /// Left for the next wave (see [`LanePlan::defer_distant`](crate::hints::LanePlan)):
     /// the committer ends the wave here.
     Deferred,
@@ -422,9 +424,26 @@ struct Progress {
     fees: Vec<U256>,
     /// (transaction, key) for every validation failure.
     conflicts: Vec<(usize, StateKey)>,
-    /// (transaction, key) for committed lane results that read a lane predecessor's write.
-    dependencies: Vec<(usize, StateKey)>,
+    /// Committed transactions that read a lane predecessor's write (or, in a hot lane, wrote
+    /// the hot key), by target and key.
+    dependencies: Dependencies,
     stats: ExecStats,
+}
+
+/// Counts of (target called, key) pairs, kept as runs of equal neighbours in block order: the
+/// dependencies of a block mostly come in long runs (every swap of one pool on its reserves),
+/// so this stays short and costs no hashing per transaction.
+#[derive(Default)]
+struct Dependencies(Vec<((Address, StateKey), usize)>);
+
+impl Dependencies {
+    fn push(&mut self, to: Option<Address>, key: StateKey) {
+        let Some(to) = to else { return };
+        match self.0.last_mut() {
+            Some((pair, count)) if *pair == (to, key) => *count += 1,
+            _ => self.0.push(((to, key), 1)),
+        }
+    }
 }
 
 struct BlockRun<'e, 'b> {
@@ -435,6 +454,11 @@ struct BlockRun<'e, 'b> {
     progress: Progress,
     /// Speculative results by transaction, kept across waves until consumed.
     slots: Vec<Slot>,
+    /// Per transaction, whether the current wave's plan put it in a hot lane: not run
+    /// speculatively, the committer executes it in order.
+    hot: Vec<bool>,
+    /// The transactions marked in `hot`.
+    hot_list: Vec<usize>,
     /// Memory for overlays, given back to the executor at the end.
     memory: BlockMemory,
 }
@@ -470,6 +494,8 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             hints,
             progress,
             slots,
+            hot: vec![false; txs.len()],
+            hot_list: Vec::new(),
             memory,
         }
     }
@@ -483,14 +509,18 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             round += 1;
             let sequential = round > self.executor.max_rounds;
             let pending = self.revalidate_kept(&committed)?;
+            for index in self.hot_list.drain(..) {
+                self.hot[index] = false;
+            }
             let units = if sequential {
                 Vec::new()
             } else {
                 let mut plan = plan_lanes(self.txs, &pending, &self.hints);
                 // Hot lanes are executed by the committer, exactly, when it reaches them.
                 for &index in &plan.hot {
-                    self.slots[index].put(Spec::Hot(self.hints.hot_key(self.txs[index].to())));
+                    self.hot[index] = true;
                 }
+                self.hot_list = std::mem::take(&mut plan.hot);
                 // Only lane members in the second half of what is pending wait, so that each
                 // wave covers at least half of it; the last speculative wave keeps its lanes
                 // whole.
@@ -499,7 +529,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
                 {
                     plan.defer_distant(self.executor.defer_gap, from);
                     for &index in &plan.deferred {
-                        self.slots[index].put(Spec::Deferred);
+                        self.slots[index].set(Spec::Deferred);
                     }
                     self.progress.stats.deferred += plan.deferred.len();
                 }
@@ -548,10 +578,15 @@ impl<'e, 'b> BlockRun<'e, 'b> {
         let mut pending = Vec::with_capacity(self.txs.len() - self.progress.next);
         for index in self.progress.next..self.txs.len() {
             // No thread runs between waves: the slots are only this thread's to touch.
-            let mut slot = self.slots[index].spec.lock();
-            let stale = match slot.as_ref() {
-                None | Some(Spec::Hot(_) | Spec::Deferred) => {
-                    *slot = None;
+            let slot = &mut self.slots[index];
+            let stale = match slot.spec.get_mut() {
+                None => {
+                    pending.push(index);
+                    continue;
+                }
+                Some(Spec::Deferred) => {
+                    *slot.spec.get_mut() = None;
+                    *slot.ready.get_mut() = false;
                     pending.push(index);
                     continue;
                 }
@@ -560,8 +595,8 @@ impl<'e, 'b> BlockRun<'e, 'b> {
                 Some(Spec::Invalid { reads, .. }) => first_stale(reads, committed)?,
             };
             if let Some(key) = stale {
-                *slot = None;
-                self.slots[index].ready.store(false, Ordering::Relaxed);
+                *slot.spec.get_mut() = None;
+                *slot.ready.get_mut() = false;
                 self.progress.conflicts.push((index, key));
                 self.progress.stats.conflicts += 1;
                 self.progress.stats.re_executions += 1;
@@ -594,23 +629,28 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             ..Default::default()
         };
         let committer = Committer {
-            // Room for the sender and one more account per transaction, saving rehashes.
+            // Room for the sender and one more account per transaction, and for the
+            // beneficiary the fees are paid to at the end, saving rehashes and the copy of
+            // every account a full vector of them would cost.
             state: Some(Overlay::with_memory(
                 committed,
                 self.memory.overlays.pop().unwrap_or_default(),
-                2 * planned,
+                2 * planned + 1,
             )),
             progress: std::mem::take(&mut self.progress),
             sequential,
             wave: stats,
             error: None,
             trash: (0..self.executor.threads).map(|_| Vec::new()).collect(),
+            last_hot: None,
         };
         let wave = Wave {
             block: self.block,
             txs: self.txs,
             snapshot: committed,
             slots: &self.slots,
+            hot: &self.hot,
+            hints: &self.hints,
             units,
             next_unit: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
@@ -693,15 +733,13 @@ impl<'e, 'b> BlockRun<'e, 'b> {
     /// Per target, the most frequent key of its calls' conflicts and lane dependencies.
     fn observations(&self) -> AddressMap<(TargetObservation, StateKey)> {
         let mut counts: HashMap<(Address, StateKey), usize> = HashMap::default();
-        for (index, key) in self
+        let conflicts = self
             .progress
             .conflicts
             .iter()
-            .chain(&self.progress.dependencies)
-        {
-            if let Some(to) = self.txs[*index].to() {
-                *counts.entry((to, *key)).or_default() += 1;
-            }
+            .filter_map(|(index, key)| self.txs[*index].to().map(|to| (to, *key)));
+        for (pair, run) in runs(conflicts).chain(self.progress.dependencies.0.iter().copied()) {
+            *counts.entry(pair).or_default() += run;
         }
         let mut out: AddressMap<(TargetObservation, StateKey)> = AddressMap::default();
         for ((target, key), count) in counts {
@@ -722,6 +760,21 @@ impl<'e, 'b> BlockRun<'e, 'b> {
     }
 }
 
+/// Runs of equal neighbours in `items`, as (item, length). A block's conflicts and calls
+/// mostly come in runs (every swap of one pool), so counting per run costs one map operation
+/// per run instead of one per transaction.
+fn runs<T: PartialEq>(items: impl Iterator<Item = T>) -> impl Iterator<Item = (T, usize)> {
+    let mut items = items.peekable();
+    std::iter::from_fn(move || {
+        let first = items.next()?;
+        let mut run = 1;
+        while items.next_if_eq(&first).is_some() {
+            run += 1;
+        }
+        Some((first, run))
+    })
+}
+
 /// Fills in how many of the block's transactions called each observed or known target.
 fn count_calls(
     txs: &[Recovered<TxEnvelope>],
@@ -733,11 +786,9 @@ fn count_calls(
             .entry(entry.target)
             .or_insert((TargetObservation::default(), entry.key));
     }
-    for tx in txs {
-        if let Some(to) = tx.to()
-            && let Some((o, _)) = observed.get_mut(&to)
-        {
-            o.calls += 1;
+    for (to, run) in runs(txs.iter().filter_map(|tx| tx.to())) {
+        if let Some((o, _)) = observed.get_mut(&to) {
+            o.calls += run;
         }
     }
     observed
@@ -781,6 +832,9 @@ struct Wave<'w, 'b> {
     txs: &'b [Recovered<TxEnvelope>],
     snapshot: &'w Committed<'b>,
     slots: &'w [Slot],
+    /// See [`BlockRun::hot`].
+    hot: &'w [bool],
+    hints: &'w BlockHints,
     units: Vec<Unit>,
     next_unit: AtomicUsize,
     /// Threads between claiming a unit and publishing its last result.
@@ -975,6 +1029,9 @@ struct Committer<'w, 'b> {
     /// Consumed results not yet handed back to their producers (see [`Wave::trash`]).
     #[allow(clippy::vec_box)]
     trash: Vec<Vec<Box<SpecDone>>>,
+    /// The last hot transaction's target and the key it is expected to write: hot lanes
+    /// mostly call one contract after another.
+    last_hot: Option<(Option<Address>, Option<StateKey>)>,
 }
 
 impl<'w, 'b> Committer<'w, 'b> {
@@ -1029,6 +1086,17 @@ impl<'w, 'b> Committer<'w, 'b> {
                 self.finalize_skip(index, reason);
                 continue;
             }
+            if wave.hot[index] {
+                self.wave.hot += 1;
+                let to = wave.txs[index].to();
+                let key = match self.last_hot {
+                    Some((target, key)) if target == to => key,
+                    _ => wave.hints.hot_key(to),
+                };
+                self.last_hot = Some((to, key));
+                self.execute_exact(wave, evm, index, key)?;
+                continue;
+            }
             let mut spec = wave.slots[index].take();
             if spec.is_none() && !self.sequential {
                 if !wave.producers_done() {
@@ -1046,10 +1114,6 @@ impl<'w, 'b> Committer<'w, 'b> {
                     self.wave.re_executions += 1;
                     self.execute_exact(wave, evm, index, None)?;
                 }
-                Some(Spec::Hot(key)) => {
-                    self.wave.hot += 1;
-                    self.execute_exact(wave, evm, index, key)?;
-                }
                 Some(Spec::Deferred) => return Ok(Step::Over),
                 Some(Spec::Invalid { reason, reads }) => match self.stale_key(&reads)? {
                     None => self.finalize_skip(index, SkipReason::Invalid(reason)),
@@ -1061,7 +1125,7 @@ impl<'w, 'b> Committer<'w, 'b> {
                 },
                 Some(Spec::Done(done)) => match self.stale_key(&done.reads)? {
                     None => {
-                        let done = self.commit(index, done)?;
+                        let done = self.commit(wave, index, done)?;
                         if done.producer < self.trash.len() {
                             self.trash[done.producer].push(done);
                         }
@@ -1123,11 +1187,16 @@ impl<'w, 'b> Committer<'w, 'b> {
     }
 
     /// Commits a result and returns what is left of it, to be freed.
-    fn commit(&mut self, index: usize, mut done: Box<SpecDone>) -> Result<Box<SpecDone>> {
+    fn commit(
+        &mut self,
+        wave: &Wave<'w, 'b>,
+        index: usize,
+        mut done: Box<SpecDone>,
+    ) -> Result<Box<SpecDone>> {
         self.state_mut().apply_writes(&done.writes, true)?;
         self.progress.fees.push(done.fee);
         if let Some(key) = done.lane_dependency {
-            self.progress.dependencies.push((index, key));
+            self.progress.dependencies.push(wave.txs[index].to(), key);
         }
         let mut outcome = done.outcome.take().expect("a result is committed once");
         outcome.cumulative_gas_used = self.progress.gas_used + outcome.gas_used;
@@ -1160,7 +1229,7 @@ impl<'w, 'b> Committer<'w, 'b> {
         match result {
             Ok(result) => {
                 if let Some(key) = hot_key.filter(|key| writes(&result.state, key)) {
-                    self.progress.dependencies.push((index, key));
+                    self.progress.dependencies.push(wave.txs[index].to(), key);
                 }
                 self.state_mut().apply(result.state);
                 self.finalize_included(index, result.result);
@@ -1264,6 +1333,13 @@ mod tests {
 
     use super::*;
     use crate::InMemoryState;
+
+    #[test]
+    fn runs_count_equal_neighbours() {
+        let got: Vec<(u8, usize)> = runs([1u8, 1, 2, 1, 3, 3, 3].into_iter()).collect();
+        assert_eq!(got, vec![(1, 2), (2, 1), (1, 1), (3, 3)]);
+        assert_eq!(runs(std::iter::empty::<u8>()).count(), 0);
+    }
 
     /// Paying queued fees at once gives the same diff as paying each at the end of its
     /// transaction, for every kind of beneficiary, including the EIP-161 corner of a first
