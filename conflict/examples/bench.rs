@@ -83,7 +83,7 @@ fn main() {
         }
         return;
     }
-    let r = run_bench(kind, txs, threads).expect("bench");
+    let r = run_bench(kind, txs, threads, lanes_conflict::workloads::DEFAULT_RUNS).expect("bench");
     println!(
         "{}: {} txs, {} threads: sequential {:.0} tx/s {:.3e} gas/s, parallel {:.0} tx/s {:.3e} gas/s, speedup {:.2}x",
         r.workload,

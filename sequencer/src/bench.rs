@@ -40,7 +40,7 @@ pub fn run(args: &BenchArgs) -> eyre::Result<()> {
         if !args.json {
             eprintln!("running {kind} with {} transactions ...", args.txs);
         }
-        let result = run_bench(kind, args.txs, threads)?;
+        let result = run_bench(kind, args.txs, threads, args.runs)?;
         print(&result, args.json)?;
     }
     Ok(())

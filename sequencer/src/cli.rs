@@ -31,8 +31,8 @@ pub enum Command {
     /// MetaMask work with their defaults against http://127.0.0.1:8545.
     Node(Box<NodeArgs>),
     /// Benchmark the block executors on synthetic workloads: sequential revm against the
-    /// parallel executor, same block, both end states checked, medians of 5 runs. `lanes bench
-    /// prover` benchmarks batch proofs instead.
+    /// parallel executor, same block, both end states checked, medians of interleaved runs
+    /// (--runs). `lanes bench prover` benchmarks batch proofs instead.
     ///
     /// Example: `lanes bench --workload mixed --hot-ratio 0.1,0.3,0.6 --txs 10000 --json`.
     Bench(BenchArgs),
@@ -176,6 +176,9 @@ pub struct BenchArgs {
     /// Threads of the parallel executor [default: the number of CPU cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Timed runs of each executor per workload, interleaved; medians are reported.
+    #[arg(long, default_value_t = lanes_conflict::workloads::DEFAULT_RUNS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
+    pub runs: usize,
     /// Print one JSON object per workload instead of a table.
     #[arg(long)]
     pub json: bool,

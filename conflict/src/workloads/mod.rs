@@ -623,6 +623,8 @@ pub struct BenchResult {
     pub txs: usize,
     /// Threads of the parallel executor.
     pub threads: usize,
+    /// Timed runs of each executor; the figures are their medians.
+    pub runs: usize,
     /// Sequential executor: gas per second.
     pub sequential_gas_per_s: f64,
     /// Parallel executor: gas per second.
@@ -637,15 +639,22 @@ pub struct BenchResult {
     pub parallel_stats: ExecStats,
 }
 
-/// Timed runs of each executor; the median is reported.
-const RUNS: usize = 9;
+/// Default number of timed runs of each executor in [`run_bench`].
+pub const DEFAULT_RUNS: usize = 21;
 
 /// Generates `workload` with `txs` transactions, executes it with the sequential executor and
 /// with a [`ParallelExecutor`] of `threads` threads, checks both end states and that both
-/// executions are identical, then times `RUNS` (9) runs of each (interleaved, after one warm-up
-/// run each) and reports the medians. The parallel executor is the same instance throughout,
-/// as in a node, so its hot-key table has seen the warm-up block.
-pub fn run_bench(workload: WorkloadKind, txs: usize, threads: usize) -> Result<BenchResult> {
+/// executions are identical, then times `runs` runs of each (at least one; interleaved, after
+/// one warm-up run each) and reports the medians. Interleaving exposes both executors to the
+/// same load on the machine. The parallel executor is the same instance throughout, as in a
+/// node, so its hot-key table has seen the warm-up block.
+pub fn run_bench(
+    workload: WorkloadKind,
+    txs: usize,
+    threads: usize,
+    runs: usize,
+) -> Result<BenchResult> {
+    let runs = runs.max(1);
     let w = workload.generate(txs);
     let sequential = SequentialExecutor;
     let parallel = ParallelExecutor::new(threads);
@@ -670,9 +679,9 @@ pub fn run_bench(workload: WorkloadKind, txs: usize, threads: usize) -> Result<B
             message: "execution differs from sequential".into(),
         });
     }
-    let mut seq_times = Vec::with_capacity(RUNS);
-    let mut par_times = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
+    let mut seq_times = Vec::with_capacity(runs);
+    let mut par_times = Vec::with_capacity(runs);
+    for _ in 0..runs {
         let (exec, t) = run(&sequential)?;
         drop(exec);
         seq_times.push(t);
@@ -697,6 +706,7 @@ pub fn run_bench(workload: WorkloadKind, txs: usize, threads: usize) -> Result<B
         workload: workload.to_string(),
         txs,
         threads,
+        runs,
         sequential_gas_per_s: gas / seq,
         parallel_gas_per_s: gas / par,
         sequential_tx_per_s: n / seq,
