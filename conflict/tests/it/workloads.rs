@@ -104,8 +104,11 @@ fn amm_pool_is_learned_hot() {
         .unwrap();
     assert_eq!(first, expected);
     assert!(stats.per_wave[0].aborted, "{stats:#?}");
+    // How many speculative results the other thread computes before the abort reaches it
+    // depends on scheduling (on a loaded machine, all of them); what the committer finalized
+    // before giving up does not.
     assert!(
-        stats.conflicts <= 40,
+        stats.per_wave[0].finalized <= 10,
         "the first wave stops early: {stats:#?}"
     );
     assert!(stats.hot >= 150, "{stats:#?}");
