@@ -457,8 +457,6 @@ struct BlockRun<'e, 'b> {
     /// Per transaction, whether the current wave's plan put it in a hot lane: not run
     /// speculatively, the committer executes it in order.
     hot: Vec<bool>,
-    /// The transactions marked in `hot`.
-    hot_list: Vec<usize>,
     /// Memory for overlays, given back to the executor at the end.
     memory: BlockMemory,
 }
@@ -495,7 +493,6 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             progress,
             slots,
             hot: vec![false; txs.len()],
-            hot_list: Vec::new(),
             memory,
         }
     }
@@ -509,9 +506,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             round += 1;
             let sequential = round > self.executor.max_rounds;
             let pending = self.revalidate_kept(&committed)?;
-            for index in self.hot_list.drain(..) {
-                self.hot[index] = false;
-            }
+            self.hot.fill(false);
             let units = if sequential {
                 Vec::new()
             } else {
@@ -520,7 +515,6 @@ impl<'e, 'b> BlockRun<'e, 'b> {
                 for &index in &plan.hot {
                     self.hot[index] = true;
                 }
-                self.hot_list = std::mem::take(&mut plan.hot);
                 // Only lane members in the second half of what is pending wait, so that each
                 // wave covers at least half of it; the last speculative wave keeps its lanes
                 // whole.
