@@ -17,10 +17,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
-use lanes_conflict::{
-    Executor, ParallelExecutor, SequentialExecutor,
-    workloads::{Workload, WorkloadKind},
-};
+use lanes_conflict::{Executor, ParallelExecutor, SequentialExecutor, workloads::WorkloadKind};
 
 fn txs() -> usize {
     std::env::var("LANES_BENCH_TXS")
@@ -44,30 +41,6 @@ fn workloads() -> Vec<(String, WorkloadKind)> {
     kinds
 }
 
-/// Runs the block once on `executor` and panics unless it reaches the workload's end state
-/// and equals `reference` (when given).
-fn checked(
-    w: &Workload,
-    executor: &dyn Executor,
-    reference: Option<&lanes_conflict::BlockExecution>,
-) -> lanes_conflict::BlockExecution {
-    let exec = executor
-        .execute_block(&w.block, &w.txs, &w.genesis)
-        .unwrap_or_else(|e| panic!("{}: {}: {e}", w.name, executor.name()));
-    if let Err(message) = w.check(&exec) {
-        panic!("{}: {}: {message}", w.name, executor.name());
-    }
-    if let Some(reference) = reference {
-        assert!(
-            &exec == reference,
-            "{}: {} differs from sequential",
-            w.name,
-            executor.name()
-        );
-    }
-    exec
-}
-
 fn executors(c: &mut Criterion) {
     lanes_conflict::memory::retain_freed_memory();
     let n = txs();
@@ -75,8 +48,12 @@ fn executors(c: &mut Criterion) {
     for (name, kind) in workloads() {
         let w = kind.generate(n);
         let parallel = ParallelExecutor::new(threads);
-        let reference = checked(&w, &SequentialExecutor, None);
-        checked(&w, &parallel, Some(&reference));
+        let checked = |executor: &dyn Executor, reference| {
+            w.execute_checked(executor, reference)
+                .unwrap_or_else(|e| panic!("{}: {e}", w.name))
+        };
+        let reference = checked(&SequentialExecutor, None);
+        checked(&parallel, Some(&reference));
         drop(reference);
 
         let mut group = c.benchmark_group(name);

@@ -636,7 +636,6 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             wave: stats,
             error: None,
             trash: (0..self.executor.threads).map(|_| Vec::new()).collect(),
-            last_hot: None,
         };
         let wave = Wave {
             block: self.block,
@@ -1023,9 +1022,6 @@ struct Committer<'w, 'b> {
     /// Consumed results not yet handed back to their producers (see [`Wave::trash`]).
     #[allow(clippy::vec_box)]
     trash: Vec<Vec<Box<SpecDone>>>,
-    /// The last hot transaction's target and the key it is expected to write: hot lanes
-    /// mostly call one contract after another.
-    last_hot: Option<(Option<Address>, Option<StateKey>)>,
 }
 
 impl<'w, 'b> Committer<'w, 'b> {
@@ -1082,12 +1078,7 @@ impl<'w, 'b> Committer<'w, 'b> {
             }
             if wave.hot[index] {
                 self.wave.hot += 1;
-                let to = wave.txs[index].to();
-                let key = match self.last_hot {
-                    Some((target, key)) if target == to => key,
-                    _ => wave.hints.hot_key(to),
-                };
-                self.last_hot = Some((to, key));
+                let key = wave.hints.hot_key(wave.txs[index].to());
                 self.execute_exact(wave, evm, index, key)?;
                 continue;
             }

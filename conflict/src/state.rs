@@ -170,14 +170,9 @@ impl OverlayAccount {
 
 /// Distinct slots in any order, as a [`SortedMap`].
 fn sorted_slots(slots: impl IntoIterator<Item = (U256, U256)>) -> SortedMap<U256, U256> {
-    SortedMap::from_sorted(sorted_slot_vec(slots))
-}
-
-/// Distinct slots in any order, sorted by slot.
-fn sorted_slot_vec(slots: impl IntoIterator<Item = (U256, U256)>) -> Vec<(U256, U256)> {
     let mut slots: Vec<(U256, U256)> = slots.into_iter().collect();
     slots.sort_unstable_by(by_slot);
-    slots
+    SortedMap::from_sorted(slots)
 }
 
 /// Orders (slot, value) pairs by slot, comparing the most significant 64 bits first: slots
@@ -192,11 +187,6 @@ fn by_address<T>((a, _): &(Address, T), (b, _): &(Address, T)) -> std::cmp::Orde
     let prefix =
         |address: &Address| u64::from_be_bytes(address.0[..8].try_into().expect("eight bytes"));
     prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b))
-}
-
-/// Sorts (address, position) pairs by address (see [`by_address`]).
-fn sort_by_address(order: &mut [(Address, u32)]) {
-    order.sort_unstable_by(by_address);
 }
 
 /// No entry in a layer (see [`Overlay::into_diff_in`]).
@@ -289,7 +279,7 @@ impl Accounts {
             .iter()
             .map(|(address, at)| (*address, *at))
             .collect();
-        sort_by_address(&mut order);
+        order.sort_unstable_by(by_address);
         order
     }
 }
@@ -999,15 +989,20 @@ mod tests {
         }
     }
 
+    /// A pool for the diff's second half, as the parallel executor on two threads has.
+    fn two_threads() -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap()
+    }
+
     /// Building the diff of two layers equals merging them and building the diff of one, for
     /// every split of the account changes, on one thread and on two, small and large.
     #[test]
     fn two_layer_diff_equals_merge_then_diff() {
         let base = base();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = two_threads();
         let mut cases = vec![accounts()];
         // Many accounts, a third of them in both layers, with overlapping storage, some
         // wiped by a re-creation in the upper layer.
@@ -1075,10 +1070,7 @@ mod tests {
     #[test]
     fn into_diff_in_equals_into_diff() {
         let base = base();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = two_threads();
         let build = || {
             let mut overlay = Overlay::new(&base);
             for (address, account) in accounts() {

@@ -183,6 +183,25 @@ impl fmt::Debug for Workload {
 }
 
 impl Workload {
+    /// Executes the block once with `executor` and checks the result: the end state the
+    /// workload expects, and, given the `reference` (sequential) execution, equality with it.
+    pub fn execute_checked(
+        &self,
+        executor: &dyn Executor,
+        reference: Option<&BlockExecution>,
+    ) -> Result<BlockExecution> {
+        let exec = executor.execute_block(&self.block, &self.txs, &self.genesis)?;
+        let failed = |message: String| ExecError::Bench {
+            executor: executor.name(),
+            message,
+        };
+        self.check(&exec).map_err(failed)?;
+        if reference.is_some_and(|reference| *reference != exec) {
+            return Err(failed("execution differs from sequential".into()));
+        }
+        Ok(exec)
+    }
+
     /// Checks an execution of this block: every transaction included and succeeded, and the
     /// state after it (genesis plus the diff) is what the workload's own model says.
     pub fn check(&self, exec: &BlockExecution) -> std::result::Result<(), String> {
@@ -663,22 +682,8 @@ pub fn run_bench(
         let exec = executor.execute_block(&w.block, &w.txs, &w.genesis)?;
         Ok((exec, start.elapsed()))
     };
-    let (reference, _) = run(&sequential)?;
-    w.check(&reference).map_err(|message| ExecError::Bench {
-        executor: "sequential",
-        message,
-    })?;
-    let (exec, _) = run(&parallel)?;
-    w.check(&exec).map_err(|message| ExecError::Bench {
-        executor: "cpu-parallel",
-        message,
-    })?;
-    if exec != reference {
-        return Err(ExecError::Bench {
-            executor: "cpu-parallel",
-            message: "execution differs from sequential".into(),
-        });
-    }
+    let reference = w.execute_checked(&sequential, None)?;
+    w.execute_checked(&parallel, Some(&reference))?;
     let mut seq_times = Vec::with_capacity(runs);
     let mut par_times = Vec::with_capacity(runs);
     for _ in 0..runs {
