@@ -6,7 +6,8 @@
 //! parallel executor the median time of each phase of a block ([`lanes_conflict::PhaseTimes`]:
 //! planning, waves, merging a wave into the block's state, fees and diff). With
 //! `LANES_PROFILE=cmp[:runs]` it alternates the sequential executor, the parallel one on one
-//! thread and the parallel one on `threads` threads on the same block, `runs` times each, and
+//! thread, the parallel one on `threads` threads and the parallel one's committer alone (no
+//! speculative waves, `with_max_rounds(0)`) on the same block, `runs` times each, and
 //! prints, per executor, the median wall-clock time and the median CPU time (all threads, from
 //! the scheduler's per-thread counters in `/proc` on Linux).
 //! CPU time is what other load on the machine changes least, so the ratio of the two CPU times
@@ -104,9 +105,12 @@ fn main() {
 fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, runs: usize) {
     let one = ParallelExecutor::new(1);
     let parallel = ParallelExecutor::new(threads);
-    let executors: [&dyn Executor; 3] = [&SequentialExecutor, &one, &parallel];
-    let mut wall = [Vec::new(), Vec::new(), Vec::new()];
-    let mut cpu = [Vec::new(), Vec::new(), Vec::new()];
+    // The committer alone, in block order: what the parallel executor's own bookkeeping costs
+    // without any speculation.
+    let no_waves = ParallelExecutor::new(1).with_max_rounds(0);
+    let executors: [&dyn Executor; 4] = [&SequentialExecutor, &one, &parallel, &no_waves];
+    let mut wall: [Vec<f64>; 4] = Default::default();
+    let mut cpu: [Vec<f64>; 4] = Default::default();
     for _ in 0..runs {
         for (i, executor) in executors.iter().enumerate() {
             let cpu_start = cpu_ns();
@@ -128,7 +132,8 @@ fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, 
     println!(
         "{txs} txs, {runs} runs each, medians per block: sequential wall {:.2} ms cpu {:.2} ms; \
          parallel on 1 thread wall {:.2} ms cpu {:.2} ms (cpu {:.3}x sequential); \
-         on {threads} threads wall {:.2} ms cpu {:.2} ms (cpu {:.3}x sequential, speedup {:.2}x)",
+         on {threads} threads wall {:.2} ms cpu {:.2} ms (cpu {:.3}x sequential, speedup {:.2}x); \
+         committer alone, no waves, wall {:.2} ms",
         wall[0],
         cpu[0],
         wall[1],
@@ -138,6 +143,7 @@ fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, 
         cpu[2],
         cpu[2] / cpu[0],
         wall[0] / wall[2],
+        wall[3],
     );
 }
 
