@@ -22,10 +22,13 @@
 //! committer executes them in block order, while the other threads run the rest.
 
 use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
+use std::hash::BuildHasher;
+
 use alloy_primitives::{
     Address, U256,
-    map::{AddressMap, HashMap},
+    map::{AddressMap, FbBuildHasher, HashMap},
 };
+use hashbrown::HashTable;
 use serde::Serialize;
 
 use crate::access::StateKey;
@@ -221,6 +224,67 @@ impl UnionFind {
     }
 }
 
+/// The first position of each sender among a wave's pending transactions, and of each account
+/// a transaction conflicted on, so that transactions sharing one join its lane.
+///
+/// The table holds positions only, four bytes each, and compares addresses through the
+/// transactions the positions point at: it stays in cache while the block's transactions are
+/// scanned, where a map holding the addresses too (24 bytes an entry) spills out of it and
+/// costs a cache miss per sender. Conflict accounts that no pending transaction sent from go
+/// in a map of their own.
+struct FirstSeen<'t> {
+    txs: &'t [Recovered<TxEnvelope>],
+    pending: &'t [usize],
+    hasher: FbBuildHasher<20>,
+    senders: HashTable<u32>,
+    accounts: AddressMap<u32>,
+}
+
+impl<'t> FirstSeen<'t> {
+    fn new(txs: &'t [Recovered<TxEnvelope>], pending: &'t [usize]) -> Self {
+        Self {
+            txs,
+            pending,
+            hasher: FbBuildHasher::default(),
+            senders: HashTable::with_capacity(pending.len()),
+            accounts: AddressMap::default(),
+        }
+    }
+
+    fn get(&self, address: &Address, hash: u64) -> Option<u32> {
+        let (txs, pending) = (self.txs, self.pending);
+        self.senders
+            .find(hash, |&pos| txs[pending[pos as usize]].signer() == *address)
+            .or_else(|| self.accounts.get(address))
+            .copied()
+    }
+
+    /// The first position seen of the sender of the transaction at `pos`, `pos` itself if
+    /// it is the first.
+    fn sender(&mut self, pos: u32) -> u32 {
+        let (txs, pending, hasher) = (self.txs, self.pending, &self.hasher);
+        let signer = |pos: u32| txs[pending[pos as usize]].signer();
+        let address = signer(pos);
+        let hash = hasher.hash_one(address);
+        if let Some(&first) = self.senders.find(hash, |&other| signer(other) == address) {
+            return first;
+        }
+        self.senders
+            .insert_unique(hash, pos, |&other| hasher.hash_one(signer(other)));
+        // Its first sighting may have been as a conflict account.
+        self.accounts.get(&address).copied().unwrap_or(pos)
+    }
+
+    /// The first position seen of `account`, recording `pos` for it if there is none.
+    fn account(&mut self, account: Address, pos: u32) -> Option<u32> {
+        let first = self.get(&account, self.hasher.hash_one(account));
+        if first.is_none() {
+            self.accounts.insert(account, pos);
+        }
+        first
+    }
+}
+
 /// The pending transactions of a wave, grouped.
 #[derive(Debug, Default)]
 pub(crate) struct LanePlan {
@@ -294,9 +358,8 @@ pub(crate) fn plan_lanes(
     let mut sets = UnionFind {
         parent: (0..count).collect(),
     };
-    // Senders are the one key every transaction has: a map of their own, keyed by address.
-    let mut senders: AddressMap<u32> = AddressMap::default();
-    senders.reserve(pending.len());
+    // Senders are the one key every transaction has: a table of their own.
+    let mut senders = FirstSeen::new(txs, pending);
     let mut others: HashMap<LaneKey, u32> = HashMap::default();
     // Positions that joined a hot group; their whole lane is hot.
     let mut hot = vec![false; pending.len()];
@@ -312,7 +375,7 @@ pub(crate) fn plan_lanes(
     let mut last_hot_call: Option<(Address, u32)> = None;
     for (pos, &index) in (0..count).zip(pending) {
         let tx = &txs[index];
-        let first = *senders.entry(tx.signer()).or_insert(pos);
+        let first = senders.sender(pos);
         if first != pos {
             sets.union(first, pos);
         }
@@ -345,12 +408,11 @@ pub(crate) fn plan_lanes(
                     }
                     // An account conflict: run after that account's own transactions.
                     None => match key {
-                        StateKey::Account(a) => match senders.get(a) {
-                            Some(&other) => sets.union(other, pos),
-                            None => {
-                                senders.insert(*a, pos);
+                        StateKey::Account(a) => {
+                            if let Some(other) = senders.account(*a, pos) {
+                                sets.union(other, pos);
                             }
-                        },
+                        }
                         StateKey::Storage(a, s) => join(LaneKey::Slot(*a, *s), pos, &mut sets),
                     },
                 }
@@ -551,6 +613,22 @@ mod tests {
         hints.add_conflict(6, StateKey::Account(s[1].address()));
         let plan = plan_lanes(&txs, &pending, &hints);
         assert_eq!(lanes(&plan), vec![vec![0, 2], vec![1, 6], vec![3, 4]]);
+        // ...also when that sender's transaction comes later, and two conflicts on an
+        // account nobody sends from share a lane.
+        let mut hints = BlockHints::default();
+        hints.add_conflict(1, StateKey::Account(s[5].address()));
+        hints.add_conflict(2, StateKey::Account(other));
+        hints.add_conflict(5, StateKey::Account(other));
+        let plan = plan_lanes(&txs, &pending, &hints);
+        assert_eq!(lanes(&plan), vec![vec![0, 2, 5], vec![1, 6], vec![3, 4]]);
+
+        // Lanes are found among what is pending only, named by block position.
+        let plan = plan_lanes(&txs, &[2, 3, 4, 6], &BlockHints::default());
+        assert_eq!(lanes(&plan), vec![vec![3, 4]]);
+        assert_eq!(plan.singles, vec![2, 6]);
+        let plan = plan_lanes(&txs, &[0, 2, 5], &BlockHints::default());
+        assert_eq!(lanes(&plan), vec![vec![0, 2]]);
+        assert_eq!(plan.singles, vec![5]);
     }
 
     #[test]
