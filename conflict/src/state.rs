@@ -189,6 +189,28 @@ fn by_address<T>((a, _): &(Address, T), (b, _): &(Address, T)) -> std::cmp::Orde
     prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b))
 }
 
+/// How many accounts ahead [`Overlay::into_diff_in`] asks for the entries it will convert.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Asks the processor to start loading the first two cache lines of `value`, without waiting
+/// for them.
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let at = std::ptr::from_ref(value).cast::<i8>();
+        // SAFETY: SSE is part of every x86_64 target, and a prefetch neither faults nor
+        // changes memory, whatever the address.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(at);
+            _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 /// No entry in a layer (see [`Overlay::into_diff_in`]).
 const NONE: u32 = u32::MAX;
 
@@ -539,11 +561,18 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
     pub fn into_diff(self) -> StateDiff {
         // Sort small (address, position) pairs rather than whole entries, then move the
         // entries out in that order.
+        // The entries are read at random: see `into_diff_in` for the prefetching.
         let order = self.accounts.sorted_positions();
         let mut entries = self.accounts.entries;
-        let accounts = order
-            .into_iter()
-            .map(|(address, at)| {
+        for &(_, at) in order.iter().take(PREFETCH_AHEAD) {
+            prefetch(&entries[at as usize].1);
+        }
+        let accounts = (0..order.len())
+            .map(|i| {
+                if let Some(&(_, ahead)) = order.get(i + PREFETCH_AHEAD) {
+                    prefetch(&entries[ahead as usize].1);
+                }
+                let (address, at) = order[i];
                 (
                     address,
                     std::mem::take(&mut entries[at as usize].1).into_diff(),
@@ -605,9 +634,24 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
         let convert = |part: &mut [(Address, (u32, u32))],
                        out: &mut Vec<(Address, AccountDiff)>| {
             part.sort_unstable_by(by_address);
-            out.extend(part.iter().map(|&(address, (low, up))| {
+            // The entries are read in address order, that is at random: their cache lines are
+            // requested a few accounts ahead, so that the misses overlap instead of stalling
+            // one after another.
+            let entries = |(low, up): (u32, u32)| {
                 let low = (low != NONE).then(|| &lower_ref[low as usize].1);
                 let up = (up != NONE).then(|| &upper_ref[up as usize].1);
+                (low, up)
+            };
+            for &(_, at) in part.iter().take(PREFETCH_AHEAD) {
+                let (low, up) = entries(at);
+                low.into_iter().chain(up).for_each(prefetch);
+            }
+            out.extend(part.iter().enumerate().map(|(i, &(address, at))| {
+                if let Some(&(_, ahead)) = part.get(i + PREFETCH_AHEAD) {
+                    let (low, up) = entries(ahead);
+                    low.into_iter().chain(up).for_each(prefetch);
+                }
+                let (low, up) = entries(at);
                 (address, combined_diff(low, up))
             }));
         };
