@@ -9,8 +9,11 @@
 //! writes. revm runs with a handler that records the beneficiary's fee instead of paying it
 //! ([`crate::fees`]).
 //!
-//! Between units, a thread takes the *committer* role if it is free. The committer walks the
-//! block in order, as far as results are ready:
+//! The calling thread is also the *committer*: between its units it walks the block in order,
+//! as far as results are ready (keeping the role on one thread keeps the block's state, which
+//! every commit updates at random places, in that core's cache; a role handed from thread to
+//! thread moved it between the cores' caches, which costs most where the two cores are far
+//! apart):
 //!
 //! - a transaction whose gas limit does not fit is skipped (`BlockFull`), as sequentially;
 //! - a speculative result whose every read still holds on the committed state (this wave's
@@ -77,9 +80,9 @@ type SpecEvm<'s, 'b> = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, RecordingDb<'
 type WaveState<'s, 'b> = Overlay<'s, Committed<'b>>;
 type CommitEvm<'s, 'b> = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, Parked<WaveState<'s, 'b>>>>;
 
-/// A revm database slot that a thread's committer EVM borrows the wave state into for one
-/// transaction. revm's EVM is not `Send`, so each thread keeps its own, while the state moves
-/// with the committer role from thread to thread.
+/// A revm database slot that the committer's EVM borrows the wave state into for one
+/// transaction: between transactions the committer validates results against the state
+/// itself.
 struct Parked<D>(Option<D>);
 
 impl<D: revm::Database> revm::Database for Parked<D> {
@@ -622,7 +625,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             longest_lane: lanes.iter().copied().max().unwrap_or(0),
             ..Default::default()
         };
-        let committer = Committer {
+        let mut committer = Committer {
             // Room for the sender and one more account per transaction, and for the
             // beneficiary the fees are paid to at the end, saving rehashes and the copy of
             // every account a full vector of them would cost.
@@ -650,29 +653,26 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             executed: AtomicUsize::new(0),
             abort: AtomicBool::new(false),
             over: AtomicBool::new(false),
-            committer: Mutex::new(committer),
             trash: (0..self.executor.threads)
                 .map(|_| Mutex::new(Vec::new()))
                 .collect(),
         };
         if wave.units.is_empty() {
-            wave.commit_alone();
+            wave.commit_alone(&mut committer);
         } else {
             self.executor.pool.in_place_scope(|scope| {
                 for me in 1..self.executor.threads {
                     let wave = &wave;
-                    scope.spawn(move |_| wave.work(me));
+                    scope.spawn(move |_| wave.work(me, None));
                 }
-                wave.work(0);
+                wave.work(0, Some(&mut committer));
             });
         }
-        let executed = wave.executed.load(Ordering::SeqCst);
-        let mut committer = wave.committer.into_inner();
-        committer.wave.executed = executed;
+        committer.wave.executed = wave.executed.load(Ordering::SeqCst);
         let mut progress = committer.progress;
         let stats = &mut progress.stats;
         stats.waves += 1;
-        stats.speculative += executed;
+        stats.speculative += committer.wave.executed;
         stats.inline += committer.wave.inline;
         stats.hot += committer.wave.hot;
         stats.conflicts += committer.wave.conflicts;
@@ -835,7 +835,6 @@ struct Wave<'w, 'b> {
     executed: AtomicUsize,
     abort: AtomicBool,
     over: AtomicBool,
-    committer: Mutex<Committer<'w, 'b>>,
     /// Consumed results, by the thread that allocated them. glibc's allocator serialises
     /// threads that free each other's memory on an arena lock; handing results back to their
     /// producer to free keeps every thread on its own arena. The boxes are the producers'
@@ -853,10 +852,10 @@ enum Step {
 }
 
 impl<'w, 'b> Wave<'w, 'b> {
-    /// Each thread's loop (the caller's is `me == 0`): commit what is ready if the committer
-    /// role is free, otherwise run the next unit. Pool threads leave once no unit is left; the
-    /// caller's thread stays until the committer has finished the wave.
-    fn work(&self, me: usize) {
+    /// Each thread's loop (the caller's is `me == 0`, and it holds the `committer`): commit
+    /// what is ready, then run the next unit. Pool threads leave once no unit is left; the
+    /// caller's thread stays until it has finished the wave.
+    fn work(&self, me: usize, mut committer: Option<&mut Committer<'w, 'b>>) {
         let mut evm: Option<SpecEvm<'w, 'b>> = None;
         let mut commit_evm: Option<CommitEvm<'w, 'b>> = None;
         let mut backoff = Backoff::default();
@@ -866,7 +865,7 @@ impl<'w, 'b> Wave<'w, 'b> {
             if self.over.load(Ordering::SeqCst) {
                 break;
             }
-            if let Some(mut committer) = self.committer.try_lock()
+            if let Some(committer) = committer.as_deref_mut()
                 && committer.advance(self, &mut commit_evm) == Step::Over
             {
                 self.abort.store(true, Ordering::SeqCst);
@@ -899,8 +898,7 @@ impl<'w, 'b> Wave<'w, 'b> {
     }
 
     /// Runs the committer alone on this thread (the sequential fallback).
-    fn commit_alone(&self) {
-        let mut committer = self.committer.lock();
+    fn commit_alone(&self, committer: &mut Committer<'w, 'b>) {
         let mut evm = None;
         while committer.advance(self, &mut evm) != Step::Over {}
     }
