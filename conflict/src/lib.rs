@@ -25,6 +25,7 @@ pub mod fees;
 pub mod hints;
 pub mod memory;
 pub mod parallel;
+mod prefetch;
 mod sequential;
 pub mod sorted;
 pub mod state;

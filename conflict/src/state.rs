@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::sorted::SortedMap;
+use crate::{prefetch::prefetch, sorted::SortedMap};
 
 use alloy_primitives::{
     Address, B256, U256, keccak256,
@@ -191,25 +191,6 @@ fn by_address<T>((a, _): &(Address, T), (b, _): &(Address, T)) -> std::cmp::Orde
 
 /// How many accounts ahead [`Overlay::into_diff_in`] asks for the entries it will convert.
 const PREFETCH_AHEAD: usize = 8;
-
-/// Asks the processor to start loading the first two cache lines of `value`, without waiting
-/// for them.
-#[inline(always)]
-fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let at = std::ptr::from_ref(value).cast::<i8>();
-        // SAFETY: SSE is part of every x86_64 target, and a prefetch neither faults nor
-        // changes memory, whatever the address.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(at);
-            _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
 
 /// No entry in a layer (see [`Overlay::into_diff_in`]).
 const NONE: u32 = u32::MAX;
@@ -565,12 +546,12 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
         let order = self.accounts.sorted_positions();
         let mut entries = self.accounts.entries;
         for &(_, at) in order.iter().take(PREFETCH_AHEAD) {
-            prefetch(&entries[at as usize].1);
+            prefetch::<_, 2>(&entries[at as usize].1);
         }
         let accounts = (0..order.len())
             .map(|i| {
                 if let Some(&(_, ahead)) = order.get(i + PREFETCH_AHEAD) {
-                    prefetch(&entries[ahead as usize].1);
+                    prefetch::<_, 2>(&entries[ahead as usize].1);
                 }
                 let (address, at) = order[i];
                 (
@@ -644,12 +625,12 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
             };
             for &(_, at) in part.iter().take(PREFETCH_AHEAD) {
                 let (low, up) = entries(at);
-                low.into_iter().chain(up).for_each(prefetch);
+                low.into_iter().chain(up).for_each(prefetch::<_, 2>);
             }
             out.extend(part.iter().enumerate().map(|(i, &(address, at))| {
                 if let Some(&(_, ahead)) = part.get(i + PREFETCH_AHEAD) {
                     let (low, up) = entries(ahead);
-                    low.into_iter().chain(up).for_each(prefetch);
+                    low.into_iter().chain(up).for_each(prefetch::<_, 2>);
                 }
                 let (low, up) = entries(at);
                 (address, combined_diff(low, up))
