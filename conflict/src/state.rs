@@ -151,14 +151,6 @@ impl WriteSet {
 }
 
 impl OverlayAccount {
-    fn to_diff(&self) -> AccountDiff {
-        AccountDiff {
-            info: self.info.clone(),
-            storage_wiped: self.storage_wiped,
-            storage: sorted_slots(self.storage.iter().map(|(slot, value)| (*slot, *value))),
-        }
-    }
-
     fn into_diff(self) -> AccountDiff {
         AccountDiff {
             info: self.info,
@@ -183,10 +175,15 @@ fn by_slot((a, _): &(U256, U256), (b, _): &(U256, U256)) -> std::cmp::Ordering {
 
 /// Orders addresses comparing the first eight bytes as an integer before the whole address:
 /// several times faster than comparing 20-byte arrays, same order.
-fn by_address<T>((a, _): &(Address, T), (b, _): &(Address, T)) -> std::cmp::Ordering {
+fn address_order(a: &Address, b: &Address) -> std::cmp::Ordering {
     let prefix =
         |address: &Address| u64::from_be_bytes(address.0[..8].try_into().expect("eight bytes"));
     prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b))
+}
+
+/// [`address_order`] of pairs' addresses.
+fn by_address<T>((a, _): &(Address, T), (b, _): &(Address, T)) -> std::cmp::Ordering {
+    address_order(a, b)
 }
 
 /// How many accounts ahead [`Overlay::into_diff_in`] asks for the entries it will convert.
@@ -198,27 +195,83 @@ const NONE: u32 = u32::MAX;
 /// An account's diff from its entries in a lower overlay and in changes made on top of it:
 /// what [`Overlay::merge`] would leave, as a diff.
 fn combined_diff(lower: Option<&OverlayAccount>, upper: Option<&OverlayAccount>) -> AccountDiff {
-    match (lower, upper) {
-        (Some(lower), Some(upper)) if !upper.storage_wiped => {
-            // The upper layer's slots, then the lower layer's that it does not have, sorted
-            // once: blocks whose waves write the same slots (a token's balances) sort each
-            // slot once instead of once per layer.
-            let slots = upper.storage.iter().chain(
-                lower
-                    .storage
-                    .iter()
-                    .filter(|(slot, _)| !upper.storage.contains_key(*slot)),
-            );
-            AccountDiff {
-                info: upper.info.clone(),
-                storage_wiped: lower.storage_wiped,
-                storage: sorted_slots(slots.map(|(slot, value)| (*slot, *value))),
-            }
-        }
-        (_, Some(upper)) => upper.to_diff(),
-        (Some(lower), None) => lower.to_diff(),
-        (None, None) => unreachable!("every address of the diff has an entry in a layer"),
+    AccountDiff {
+        storage: sorted_slots(diff_slots(lower, upper)),
+        ..diff_without_slots(lower, upper)
     }
+}
+
+/// [`combined_diff`] with its slots left out.
+fn diff_without_slots(
+    lower: Option<&OverlayAccount>,
+    upper: Option<&OverlayAccount>,
+) -> AccountDiff {
+    let (info, storage_wiped) = match (lower, upper) {
+        (Some(lower), Some(upper)) if !upper.storage_wiped => (&upper.info, lower.storage_wiped),
+        (_, Some(upper)) => (&upper.info, upper.storage_wiped),
+        (Some(lower), None) => (&lower.info, lower.storage_wiped),
+        (None, None) => unreachable!("every address of the diff has an entry in a layer"),
+    };
+    AccountDiff {
+        info: info.clone(),
+        storage_wiped,
+        storage: SortedMap::default(),
+    }
+}
+
+/// The slots of [`combined_diff`], in no order: the upper layer's, then (unless it wiped the
+/// storage) the lower layer's that it does not have. Sorting them once, not once per layer,
+/// is what saves the time where waves write the same slots (a token's balances).
+fn diff_slots<'a>(
+    lower: Option<&'a OverlayAccount>,
+    upper: Option<&'a OverlayAccount>,
+) -> impl Iterator<Item = (U256, U256)> + 'a {
+    let (own, below) = match (lower, upper) {
+        (Some(lower), Some(upper)) if !upper.storage_wiped => (Some(upper), Some(lower)),
+        (_, Some(upper)) => (Some(upper), None),
+        (lower, None) => (lower, None),
+    };
+    let covered = move |slot: &U256| own.is_some_and(|own| own.storage.contains_key(slot));
+    own.into_iter()
+        .flat_map(|own| own.storage.iter())
+        .chain(
+            below
+                .into_iter()
+                .flat_map(|below| below.storage.iter())
+                .filter(move |(slot, _)| !covered(slot)),
+        )
+        .map(|(slot, value)| (*slot, *value))
+}
+
+/// An account whose slots are many enough for the two threads building a diff to sort half
+/// each (see [`Overlay::into_diff_in`]): its address, its entries in the two layers, and the
+/// most significant 64 bits of slot at which its slots are split.
+type Heavy<'a> = (
+    Address,
+    Option<&'a OverlayAccount>,
+    Option<&'a OverlayAccount>,
+    u64,
+);
+
+/// Changed slots (in one layer) from which an account's slots are split between threads.
+const HEAVY_SLOTS: usize = 1024;
+
+/// Slots sampled to split a heavy account's slots.
+const SLOT_SAMPLE: usize = 64;
+
+/// The median of the most significant 64 bits of a sample of the account's slots: the first
+/// ones its maps hold, whose order is that of their hashes, not of the slots, so that they
+/// are spread like the rest.
+fn slot_pivot(lower: Option<&OverlayAccount>, upper: Option<&OverlayAccount>) -> u64 {
+    let mut sample: Vec<u64> = diff_slots(lower, upper)
+        .take(SLOT_SAMPLE)
+        .map(|(slot, _)| slot.as_limbs()[3])
+        .collect();
+    if sample.is_empty() {
+        return 0;
+    }
+    let middle = sample.len() / 2;
+    *sample.select_nth_unstable(middle).1
 }
 
 /// Below this many changed accounts a diff is built on one thread: a hand-over to another
@@ -599,20 +652,27 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
         // also the row to complete with the upper layer's.
         let mut order: Vec<(Address, (u32, u32))> =
             Vec::with_capacity(lower.len() + upper_entries.len());
-        order.extend(
-            lower
-                .iter()
-                .enumerate()
-                .map(|(at, (address, _))| (*address, (at as u32, NONE))),
-        );
-        for (at, (address, _)) in upper_entries.iter().enumerate() {
+        // Accounts with many slots in a layer.
+        let mut heavy: Vec<Address> = Vec::new();
+        order.extend(lower.iter().enumerate().map(|(at, (address, account))| {
+            if account.storage.len() >= HEAVY_SLOTS {
+                heavy.push(*address);
+            }
+            (*address, (at as u32, NONE))
+        }));
+        for (at, (address, account)) in upper_entries.iter().enumerate() {
+            if account.storage.len() >= HEAVY_SLOTS {
+                heavy.push(*address);
+            }
             match lower_index.get(address) {
                 Some(&row) => order[row as usize].1.1 = at as u32,
                 None => order.push((*address, (NONE, at as u32))),
             }
         }
         let (lower_ref, upper_ref) = (&lower, &upper_entries);
+        // Given heavy accounts, their slots are left out here (see below).
         let convert = |part: &mut [(Address, (u32, u32))],
+                       heavy: &[Heavy<'_>],
                        out: &mut Vec<(Address, AccountDiff)>| {
             part.sort_unstable_by(by_address);
             // The entries are read in address order, that is at random: their cache lines are
@@ -633,26 +693,72 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
                     low.into_iter().chain(up).for_each(prefetch::<_, 2>);
                 }
                 let (low, up) = entries(at);
-                (address, combined_diff(low, up))
+                if !heavy.is_empty() && heavy.iter().any(|(a, ..)| *a == address) {
+                    (address, diff_without_slots(low, up))
+                } else {
+                    (address, combined_diff(low, up))
+                }
             }));
+        };
+        // One side of the slots of each heavy account, sorted.
+        let share = |heavy: &[Heavy<'_>], below_pivot: bool| -> Vec<Vec<(U256, U256)>> {
+            heavy
+                .iter()
+                .map(|&(_, low, up, pivot)| {
+                    let mut slots: Vec<(U256, U256)> = diff_slots(low, up)
+                        .filter(|(slot, _)| (slot.as_limbs()[3] < pivot) == below_pivot)
+                        .collect();
+                    slots.sort_unstable_by(by_slot);
+                    slots
+                })
+                .collect()
         };
         let mut accounts: Vec<(Address, AccountDiff)> = Vec::with_capacity(order.len());
         if let Some(pool) = pool.filter(|_| order.len() >= PARALLEL_DIFF_MIN) {
             let middle = order.len() / 2;
             order.select_nth_unstable_by(middle, by_address);
             let (low, high) = order.split_at_mut(middle);
+            // A heavy account's slots are split between the threads at the median of a
+            // sample of its slots (by the order of `by_slot`), so that one account's slots
+            // do not keep one thread busy while the other waits.
+            heavy.sort_unstable();
+            heavy.dedup();
+            let heavy: Vec<Heavy<'_>> = heavy
+                .into_iter()
+                .map(|address| {
+                    let low = lower_index.get(&address).map(|&at| &lower[at as usize].1);
+                    let up = upper_index
+                        .get(&address)
+                        .map(|&at| &upper_entries[at as usize].1);
+                    (address, low, up, slot_pivot(low, up))
+                })
+                .collect();
+            let heavy = &heavy;
             let mut second: Vec<(Address, AccountDiff)> = Vec::new();
+            let (mut below, mut above) = (Vec::new(), Vec::new());
             pool.in_place_scope(|scope| {
-                let second = &mut second;
+                let (second, above) = (&mut second, &mut above);
                 scope.spawn(move |_| {
                     second.reserve_exact(high.len());
-                    convert(high, second);
+                    convert(high, heavy, second);
+                    *above = share(heavy, false);
                 });
-                convert(low, &mut accounts);
+                convert(low, heavy, &mut accounts);
+                below = share(heavy, true);
             });
             accounts.append(&mut second);
+            for ((address, ..), (mut slots, mut rest)) in
+                heavy.iter().zip(below.into_iter().zip(above))
+            {
+                // Every slot below the pivot sorts before every slot at or above it.
+                slots.append(&mut rest);
+                let at = accounts
+                    .binary_search_by(|(other, _)| address_order(other, address))
+                    .expect("a heavy account is in the diff");
+                accounts[at].1.storage = SortedMap::from_sorted(slots);
+            }
         } else {
-            convert(&mut order, &mut accounts);
+            convert(&mut order, &[], &mut accounts);
         }
         // Code already known below keeps its first version, as in `merge`.
         let (mut codes, mut upper_codes) = (self.codes, upper.codes);
@@ -1054,6 +1160,49 @@ mod tests {
             many.push((address, account));
         }
         cases.push(many);
+        // Accounts with many slots (split between the threads by slot), written again and
+        // again with overlapping slots, one re-created on the way, among enough light ones
+        // for the diff to be split.
+        let mut heavy = Vec::new();
+        for round in 0..4u64 {
+            for h in 0..3u64 {
+                if (h == 0 && round == 3) || (h == 2 && round == 0) {
+                    continue;
+                }
+                let address = Address::repeat_byte(0xa0 + h as u8);
+                let mut account = Account::from(AccountInfo::from_balance(U256::from(round)));
+                account.mark_touch();
+                if h == 1 && round == 2 {
+                    account.mark_created();
+                }
+                for k in 0..HEAVY_SLOTS as u64 + 500 {
+                    let n = round * 700 + k;
+                    // Hashes (spread over the whole range) and small numbers (all alike in
+                    // their most significant bits).
+                    let slot = if k % 5 == 0 {
+                        U256::from(n)
+                    } else {
+                        U256::from_be_bytes(
+                            keccak256([h.to_be_bytes(), n.to_be_bytes()].concat()).0,
+                        )
+                    };
+                    let value = U256::from(round * 1_000_000 + k + 1);
+                    account.storage.insert(
+                        slot,
+                        EvmStorageSlot::new_changed(U256::ZERO, value, Default::default()),
+                    );
+                }
+                heavy.push((address, account));
+            }
+            for i in 0..PARALLEL_DIFF_MIN as u64 / 2 {
+                let address =
+                    Address::from_word(keccak256([round.to_be_bytes(), i.to_be_bytes()].concat()));
+                let mut account = Account::from(AccountInfo::from_balance(U256::from(i + 1)));
+                account.mark_touch();
+                heavy.push((address, account));
+            }
+        }
+        cases.push(heavy);
         for accounts in cases {
             let splits: Vec<usize> = if accounts.len() > 100 {
                 vec![
