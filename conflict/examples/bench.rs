@@ -11,11 +11,12 @@
 //! prints, per executor, the median wall-clock time and the median CPU time (all threads, from
 //! the scheduler's per-thread counters in `/proc` on Linux).
 //! CPU time is what other load on the machine changes least, so the ratio of the two CPU times
-//! is the figure to compare on a busy machine.
+//! is the figure to compare on a busy machine. It also prints the core-to-core round trip
+//! before and after (`lanes_conflict::workloads::core_round_trip_ns`).
 
 use lanes_conflict::{
     Executor, ParallelExecutor, SequentialExecutor,
-    workloads::{WorkloadKind, run_bench},
+    workloads::{WorkloadKind, core_round_trip_ns, run_bench},
 };
 
 fn main() {
@@ -111,6 +112,8 @@ fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, 
     let executors: [&dyn Executor; 4] = [&SequentialExecutor, &one, &parallel, &no_waves];
     let mut wall: [Vec<f64>; 4] = Default::default();
     let mut cpu: [Vec<f64>; 4] = Default::default();
+    let round_trip = || core_round_trip_ns(20_000).map_or("-".into(), |ns| format!("{ns:.0} ns"));
+    let before = round_trip();
     for _ in 0..runs {
         for (i, executor) in executors.iter().enumerate() {
             let cpu_start = cpu_ns();
@@ -133,7 +136,7 @@ fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, 
         "{txs} txs, {runs} runs each, medians per block: sequential wall {:.2} ms cpu {:.2} ms; \
          parallel on 1 thread wall {:.2} ms cpu {:.2} ms (cpu {:.3}x sequential); \
          on {threads} threads wall {:.2} ms cpu {:.2} ms (cpu {:.3}x sequential, speedup {:.2}x); \
-         committer alone, no waves, wall {:.2} ms",
+         committer alone, no waves, wall {:.2} ms; core round trip {before} before, {} after",
         wall[0],
         cpu[0],
         wall[1],
@@ -144,6 +147,7 @@ fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, 
         cpu[2] / cpu[0],
         wall[0] / wall[2],
         wall[3],
+        round_trip(),
     );
 }
 

@@ -28,12 +28,20 @@ pub fn run(args: &BenchArgs) -> eyre::Result<()> {
     }
     if !args.json {
         println!(
-            "machine: {} logical cores; parallel executor threads: {threads}",
+            "machine: {} logical cores; parallel executor threads: {threads}; core rt: the round \
+             trip of a cache line between two cores before/after the timed runs",
             cores()
         );
         println!(
-            "{:<24} {:>7} {:>14} {:>14} {:>12} {:>12} {:>8}",
-            "workload", "txs", "seq Mgas/s", "par Mgas/s", "seq tx/s", "par tx/s", "speedup"
+            "{:<24} {:>7} {:>14} {:>14} {:>12} {:>12} {:>8} {:>13}",
+            "workload",
+            "txs",
+            "seq Mgas/s",
+            "par Mgas/s",
+            "seq tx/s",
+            "par tx/s",
+            "speedup",
+            "core rt ns"
         );
     }
     for kind in kinds {
@@ -133,15 +141,19 @@ fn print(r: &BenchResult, json: bool) -> eyre::Result<()> {
         }
         println!("{value}");
     } else {
+        let round_trip = r
+            .core_round_trip_ns
+            .map_or_else(|| "-".into(), |[a, b]| format!("{a:.0}/{b:.0}"));
         println!(
-            "{:<24} {:>7} {:>14.1} {:>14.1} {:>12.0} {:>12.0} {:>7.2}x",
+            "{:<24} {:>7} {:>14.1} {:>14.1} {:>12.0} {:>12.0} {:>7.2}x {:>13}",
             r.workload,
             r.txs,
             r.sequential_gas_per_s / 1e6,
             r.parallel_gas_per_s / 1e6,
             r.sequential_tx_per_s,
             r.parallel_tx_per_s,
-            r.speedup
+            r.speedup,
+            round_trip
         );
     }
     Ok(())

@@ -656,6 +656,9 @@ pub struct BenchResult {
     pub speedup: f64,
     /// Statistics of the parallel executor's last timed run.
     pub parallel_stats: ExecStats,
+    /// [`core_round_trip_ns`] just before and just after the timed runs (`None` with one
+    /// thread, or where it cannot be measured).
+    pub core_round_trip_ns: Option<[f64; 2]>,
 }
 
 /// Default number of timed runs of each executor in [`run_bench`].
@@ -684,6 +687,12 @@ pub fn run_bench(
     };
     let reference = w.execute_checked(&sequential, None)?;
     w.execute_checked(&parallel, Some(&reference))?;
+    let probe = || {
+        (threads > 1)
+            .then(|| core_round_trip_ns(ROUND_TRIPS))
+            .flatten()
+    };
+    let before = probe();
     let mut seq_times = Vec::with_capacity(runs);
     let mut par_times = Vec::with_capacity(runs);
     for _ in 0..runs {
@@ -718,5 +727,116 @@ pub fn run_bench(
         parallel_tx_per_s: n / par,
         speedup: seq / par,
         parallel_stats: parallel.last_stats().unwrap_or_default(),
+        core_round_trip_ns: before.zip(probe()).map(|(before, after)| [before, after]),
     })
+}
+
+/// Round trips [`run_bench`] times.
+const ROUND_TRIPS: u32 = 20_000;
+
+/// How long a cache line takes to go from one core to another and back, in nanoseconds: two
+/// threads, pinned to the first two cores this process may run on, hand a counter back and
+/// forth `rounds` times, and this is the mean round trip. `None` where fewer than two cores
+/// are allowed, or where threads cannot be pinned (outside Linux with glibc).
+///
+/// Every result the parallel executor hands from one thread to the other crosses between
+/// cores, so its speed depends on this figure as well as on the cores' own. On a virtual
+/// machine it is not fixed: the host may run the two virtual cores far apart (on other
+/// chiplets or sockets) for seconds at a time, and the round trip then takes several times as
+/// long (about 70 ns and about 430 ns on the 2-core machine of the README). Benchmarks print
+/// it so that such periods can be told apart from changes to the executor.
+pub fn core_round_trip_ns(rounds: u32) -> Option<f64> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Its own cache lines, so that nothing else moves with it.
+    #[repr(align(128))]
+    struct Line(AtomicU32);
+
+    fn wait_for(line: &Line, value: u32) {
+        while line.0.load(Ordering::Acquire) != value {
+            std::hint::spin_loop();
+        }
+    }
+
+    let [first, second] = affinity::first_two_cores()?;
+    let rounds = rounds.max(2);
+    let line = Line(AtomicU32::new(0));
+    std::thread::scope(|scope| {
+        let line = &line;
+        scope.spawn(move || {
+            if !affinity::pin_to(second) {
+                // Let the other side finish without a partner on a core of its own.
+                line.0.store(u32::MAX, Ordering::Release);
+                return;
+            }
+            for round in 0..rounds {
+                wait_for(line, 2 * round + 1);
+                line.0.store(2 * round + 2, Ordering::Release);
+            }
+        });
+        scope
+            .spawn(move || {
+                if !affinity::pin_to(first) {
+                    return None;
+                }
+                // The other thread's start is not part of any round trip.
+                line.0.store(1, Ordering::Release);
+                while !matches!(line.0.load(Ordering::Acquire), 2 | u32::MAX) {
+                    std::hint::spin_loop();
+                }
+                if line.0.load(Ordering::Acquire) == u32::MAX {
+                    return None;
+                }
+                let start = Instant::now();
+                for round in 1..rounds {
+                    line.0.store(2 * round + 1, Ordering::Release);
+                    wait_for(line, 2 * round + 2);
+                }
+                Some(start.elapsed().as_secs_f64() * 1e9 / f64::from(rounds - 1))
+            })
+            .join()
+            .expect("the probe thread does not panic")
+    })
+}
+
+/// Pinning threads to cores, for [`core_round_trip_ns`].
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod affinity {
+    /// The first two cores the calling thread may run on.
+    pub(super) fn first_two_cores() -> Option<[usize; 2]> {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set, and sched_getaffinity writes at
+        // most the size it is given.
+        let set = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+                return None;
+            }
+            set
+        };
+        let mut cores = (0..libc::CPU_SETSIZE as usize)
+            // SAFETY: `cpu` is below CPU_SETSIZE.
+            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) });
+        Some([cores.next()?, cores.next()?])
+    }
+
+    /// Pins the calling thread to `cpu`; whether it worked.
+    pub(super) fn pin_to(cpu: usize) -> bool {
+        // SAFETY: as above; `cpu` came from the allowed set, below CPU_SETSIZE.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+mod affinity {
+    pub(super) fn first_two_cores() -> Option<[usize; 2]> {
+        None
+    }
+
+    pub(super) fn pin_to(_cpu: usize) -> bool {
+        false
+    }
 }

@@ -58,6 +58,14 @@ fn bench_json_has_one_object_per_workload() {
             assert!(value.is_finite() && value > 0.0, "{field}: {o}");
         }
         assert_eq!(o["parallel_stats"]["txs"], 200, "{o}");
+        if std::thread::available_parallelism().map_or(1, usize::from) > 1 {
+            let round_trips = o["core_round_trip_ns"].as_array().unwrap();
+            assert_eq!(round_trips.len(), 2, "{o}");
+            for ns in round_trips {
+                let ns = ns.as_f64().unwrap();
+                assert!(ns.is_finite() && ns > 0.0, "core_round_trip_ns: {o}");
+            }
+        }
     }
 }
 
