@@ -21,9 +21,9 @@
 //! expected to conflict with each other, so they are not run speculatively at all; the
 //! committer executes them in block order, while the other threads run the rest.
 
-use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
 use std::hash::BuildHasher;
 
+use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
 use alloy_primitives::{
     Address, U256,
     map::{AddressMap, FbBuildHasher, HashMap},

@@ -594,8 +594,8 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
     /// The accumulated changes as a deterministic [`StateDiff`].
     pub fn into_diff(self) -> StateDiff {
         // Sort small (address, position) pairs rather than whole entries, then move the
-        // entries out in that order.
-        // The entries are read at random: see `into_diff_in` for the prefetching.
+        // entries out in that order, that is at random places: see `into_diff_in` for the
+        // prefetching.
         let order = self.accounts.sorted_positions();
         let mut entries = self.accounts.entries;
         for &(_, at) in order.iter().take(PREFETCH_AHEAD) {
@@ -630,8 +630,10 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
     /// Given a `pool`, the work is split between this thread and one of the pool's: the
     /// accounts are split at the median address (a linear-time selection), and each thread
     /// sorts and converts its half, so the two halves, one after the other, are the sorted
-    /// diff. (One hand-over only: on a busy machine every wait for a pool thread to be
-    /// scheduled can cost more than the work it takes off this one.)
+    /// diff. The slots of accounts with many of them ([`HEAVY_SLOTS`] in a layer) are split
+    /// between the two threads apart from that, at a sampled slot, and joined after. (One
+    /// hand-over only: on a busy machine every wait for a pool thread to be scheduled can cost
+    /// more than the work it takes off this one.)
     ///
     /// Also returns the memory of both layers, emptied, for reuse.
     pub(crate) fn into_diff_in(
