@@ -736,8 +736,9 @@ const ROUND_TRIPS: u32 = 20_000;
 
 /// How long a cache line takes to go from one core to another and back, in nanoseconds: two
 /// threads, pinned to the first two cores this process may run on, hand a counter back and
-/// forth `rounds` times, and this is the mean round trip. `None` where fewer than two cores
-/// are allowed, or where threads cannot be pinned (outside Linux with glibc).
+/// forth `rounds` times (fewer if that takes more than 50 ms), and this is the mean round
+/// trip. `None` where fewer than two cores are allowed, or where threads cannot be pinned
+/// (outside Linux with glibc).
 ///
 /// Every result the parallel executor hands from one thread to the other crosses between
 /// cores, so its speed depends on this figure as well as on the cores' own. On a virtual
@@ -752,47 +753,70 @@ pub fn core_round_trip_ns(rounds: u32) -> Option<f64> {
     #[repr(align(128))]
     struct Line(AtomicU32);
 
-    fn wait_for(line: &Line, value: u32) {
-        while line.0.load(Ordering::Acquire) != value {
-            std::hint::spin_loop();
+    /// Tells the other thread to stop.
+    const STOP: u32 = u32::MAX;
+    /// The measurement ends after this long even if rounds are left (on a busy machine, each
+    /// round can wait for the scheduler).
+    const BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
+
+    /// Waits until the line holds `value` (true) or [`STOP`] (false).
+    fn wait_for(line: &Line, value: u32) -> bool {
+        loop {
+            match line.0.load(Ordering::Acquire) {
+                v if v == value => return true,
+                STOP => return false,
+                _ => std::hint::spin_loop(),
+            }
         }
     }
 
     let [first, second] = affinity::first_two_cores()?;
-    let rounds = rounds.max(2);
+    let rounds = rounds.clamp(2, STOP / 2 - 1);
     let line = Line(AtomicU32::new(0));
     std::thread::scope(|scope| {
         let line = &line;
         scope.spawn(move || {
             if !affinity::pin_to(second) {
-                // Let the other side finish without a partner on a core of its own.
-                line.0.store(u32::MAX, Ordering::Release);
+                line.0.store(STOP, Ordering::Release);
                 return;
             }
-            for round in 0..rounds {
-                wait_for(line, 2 * round + 1);
+            let mut round = 0;
+            while wait_for(line, 2 * round + 1) {
                 line.0.store(2 * round + 2, Ordering::Release);
+                round += 1;
             }
         });
         scope
             .spawn(move || {
                 if !affinity::pin_to(first) {
+                    line.0.store(STOP, Ordering::Release);
                     return None;
                 }
-                // The other thread's start is not part of any round trip.
-                line.0.store(1, Ordering::Release);
-                while !matches!(line.0.load(Ordering::Acquire), 2 | u32::MAX) {
-                    std::hint::spin_loop();
-                }
-                if line.0.load(Ordering::Acquire) == u32::MAX {
+                // The other thread's start is not part of any round trip; it may have given
+                // up already.
+                if line
+                    .0
+                    .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+                    || !wait_for(line, 2)
+                {
                     return None;
                 }
                 let start = Instant::now();
+                let mut done = 0u32;
                 for round in 1..rounds {
                     line.0.store(2 * round + 1, Ordering::Release);
-                    wait_for(line, 2 * round + 2);
+                    if !wait_for(line, 2 * round + 2) {
+                        return None;
+                    }
+                    done += 1;
+                    if done % 256 == 0 && start.elapsed() > BUDGET {
+                        break;
+                    }
                 }
-                Some(start.elapsed().as_secs_f64() * 1e9 / f64::from(rounds - 1))
+                let round_trip = start.elapsed().as_secs_f64() * 1e9 / f64::from(done);
+                line.0.store(STOP, Ordering::Release);
+                Some(round_trip)
             })
             .join()
             .expect("the probe thread does not panic")

@@ -186,3 +186,21 @@ fn mixed_matches() {
         assert_eq!(seq, par, "hot ratio {ratio}");
     }
 }
+
+/// The core-to-core probe answers wherever two cores can be pinned, with a plausible time, and
+/// ends within its time budget even while other tests keep the cores busy.
+#[test]
+fn core_round_trip_is_measured_within_its_budget() {
+    let start = std::time::Instant::now();
+    let round_trip = workloads::core_round_trip_ns(u32::MAX);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cfg!(all(target_os = "linux", target_env = "gnu")) && cores > 1 {
+        let ns = round_trip.expect("two cores to pin");
+        assert!(ns.is_finite() && ns > 1.0, "{ns} ns");
+    }
+}
