@@ -810,7 +810,7 @@ pub fn core_round_trip_ns(rounds: u32) -> Option<f64> {
                         return None;
                     }
                     done += 1;
-                    if done % 256 == 0 && start.elapsed() > BUDGET {
+                    if done.is_multiple_of(256) && start.elapsed() > BUDGET {
                         break;
                     }
                 }
