@@ -4,7 +4,8 @@
 //! With `LANES_PROFILE=seq|par[:runs]` it instead executes the block `runs` times with one
 //! executor (for profilers) and prints the median and best execution time, and for the
 //! parallel executor the median time of each phase of a block ([`lanes_conflict::PhaseTimes`]:
-//! planning, waves, merging a wave into the block's state, fees and diff). With
+//! planning, waves, merging a wave into the block's state, fees and diff; and within the waves,
+//! the committer's time and the speculative execution of all threads together). With
 //! `LANES_PROFILE=cmp[:runs]` it alternates the sequential executor, the parallel one on one
 //! thread, the parallel one on `threads` threads and the parallel one's committer alone (no
 //! speculative waves, `with_max_rounds(0)`) on the same block, `runs` times each, and
@@ -49,7 +50,7 @@ fn main() {
             &parallel
         };
         let mut times = Vec::with_capacity(runs);
-        let mut phases: [Vec<u64>; 4] = Default::default();
+        let mut phases: [Vec<u64>; 6] = Default::default();
         for _ in 0..runs {
             let start = std::time::Instant::now();
             let exec = executor
@@ -59,10 +60,14 @@ fn main() {
             assert_eq!(exec.included.len(), txs);
             if let Some(stats) = parallel.last_stats() {
                 let p = stats.phases;
-                for (list, ns) in phases
-                    .iter_mut()
-                    .zip([p.plan_ns, p.waves_ns, p.merge_ns, p.diff_ns])
-                {
+                for (list, ns) in phases.iter_mut().zip([
+                    p.plan_ns,
+                    p.waves_ns,
+                    p.merge_ns,
+                    p.diff_ns,
+                    p.commit_ns,
+                    p.speculate_ns,
+                ]) {
                     list.push(ns);
                 }
             }
@@ -78,9 +83,10 @@ fn main() {
                 v.sort_unstable();
                 v[v.len() / 2] as f64 / 1e6
             };
-            let [plan, waves, merge, diff] = phases.map(median_ms);
+            let [plan, waves, merge, diff, commit, speculate] = phases.map(median_ms);
             println!(
-                "phases (medians, ms): plan {plan:.3}, waves {waves:.3}, merge {merge:.3}, fees and diff {diff:.3}"
+                "phases (medians, ms): plan {plan:.3}, waves {waves:.3}, merge {merge:.3}, fees and diff {diff:.3}; \
+                 in the waves, committer {commit:.3}, speculative execution (all threads) {speculate:.3}"
             );
         }
         return;

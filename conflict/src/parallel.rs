@@ -43,7 +43,7 @@
 //! alone. Per-wave statistics are kept in [`ExecStats`].
 
 use std::{
-    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     time::{Duration, Instant},
 };
 
@@ -202,6 +202,10 @@ pub struct PhaseTimes {
     pub merge_ns: u64,
     /// Paying the queued fees and building the sorted diff (the last wave folded in).
     pub diff_ns: u64,
+    /// Of `waves_ns`: the committer's time (validating, committing, executing in block order).
+    pub commit_ns: u64,
+    /// Speculative execution, all threads together (so it can exceed `waves_ns`).
+    pub speculate_ns: u64,
 }
 
 fn nanos(since: Instant) -> u64 {
@@ -637,6 +641,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             progress: std::mem::take(&mut self.progress),
             sequential,
             wave: stats,
+            busy_ns: 0,
             error: None,
             trash: (0..self.executor.threads).map(|_| Vec::new()).collect(),
         };
@@ -651,6 +656,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             next_unit: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
             executed: AtomicUsize::new(0),
+            speculate_ns: AtomicU64::new(0),
             abort: AtomicBool::new(false),
             over: AtomicBool::new(false),
             trash: (0..self.executor.threads)
@@ -671,6 +677,8 @@ impl<'e, 'b> BlockRun<'e, 'b> {
         committer.wave.executed = wave.executed.load(Ordering::SeqCst);
         let mut progress = committer.progress;
         let stats = &mut progress.stats;
+        stats.phases.commit_ns += committer.busy_ns;
+        stats.phases.speculate_ns += wave.speculate_ns.load(Ordering::Relaxed);
         stats.waves += 1;
         stats.speculative += committer.wave.executed;
         stats.inline += committer.wave.inline;
@@ -833,6 +841,8 @@ struct Wave<'w, 'b> {
     /// Threads between claiming a unit and publishing its last result.
     active: AtomicUsize,
     executed: AtomicUsize,
+    /// Time spent running units, all threads together.
+    speculate_ns: AtomicU64,
     abort: AtomicBool,
     over: AtomicBool,
     /// Consumed results, by the thread that allocated them. glibc's allocator serialises
@@ -861,6 +871,7 @@ impl<'w, 'b> Wave<'w, 'b> {
         let mut backoff = Backoff::default();
         // Committed results of this thread, back for reuse.
         let mut spare = Spare::new();
+        let mut speculating = 0;
         loop {
             if self.over.load(Ordering::SeqCst) {
                 break;
@@ -880,7 +891,9 @@ impl<'w, 'b> Wave<'w, 'b> {
                             RecordingDb::new(self.snapshot, self.block.beneficiary),
                         )
                     });
+                    let started = Instant::now();
                     self.run_unit(evm, unit, me, &mut spare);
+                    speculating += nanos(started);
                     self.active.fetch_sub(1, Ordering::SeqCst);
                     backoff.reset();
                 }
@@ -895,6 +908,7 @@ impl<'w, 'b> Wave<'w, 'b> {
             spare.truncate(MAX_SPARE);
         }
         drop(std::mem::take(&mut *self.trash[me].lock()));
+        self.speculate_ns.fetch_add(speculating, Ordering::Relaxed);
     }
 
     /// Runs the committer alone on this thread (the sequential fallback).
@@ -1016,6 +1030,8 @@ struct Committer<'w, 'b> {
     /// No speculative results will come: execute everything.
     sequential: bool,
     wave: WaveStats,
+    /// Time spent in [`Committer::advance`].
+    busy_ns: u64,
     error: Option<ExecError>,
     /// Consumed results not yet handed back to their producers (see [`Wave::trash`]).
     #[allow(clippy::vec_box)]
@@ -1034,6 +1050,13 @@ impl<'w, 'b> Committer<'w, 'b> {
     /// Finalizes transactions in block order as far as results allow. `evm` is the calling
     /// thread's EVM for exact execution, built on first use.
     fn advance(&mut self, wave: &Wave<'w, 'b>, evm: &mut Option<CommitEvm<'w, 'b>>) -> Step {
+        let started = Instant::now();
+        let step = self.advance_timed(wave, evm);
+        self.busy_ns += nanos(started);
+        step
+    }
+
+    fn advance_timed(&mut self, wave: &Wave<'w, 'b>, evm: &mut Option<CommitEvm<'w, 'b>>) -> Step {
         if self.error.is_some() {
             return Step::Over;
         }

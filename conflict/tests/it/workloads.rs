@@ -25,6 +25,15 @@ fn run_both(
     // a wave is followed by another.
     let phases = &stats.phases;
     assert!(phases.waves_ns > 0 && phases.diff_ns > 0, "{phases:?}");
+    // The committer works within the waves, on one thread; speculation on all of them.
+    assert!(
+        phases.commit_ns > 0 && phases.commit_ns <= phases.waves_ns,
+        "{phases:?}"
+    );
+    assert!(
+        phases.speculate_ns <= threads as u64 * phases.waves_ns,
+        "{phases:?}"
+    );
     if stats.waves == 1 {
         assert_eq!(phases.merge_ns, 0, "{phases:?}");
     }
