@@ -201,44 +201,62 @@ fn combined_diff(lower: Option<&OverlayAccount>, upper: Option<&OverlayAccount>)
     }
 }
 
+/// How an account's entries in a lower overlay and in changes made on top of it combine: the
+/// entry whose info and slots count (`top`), whether the storage the block started with was
+/// wiped, and the entry below whose slots still count where `top` lacks them (none when the
+/// upper entry wiped the storage, or when there is no upper entry and `top` is the lower one).
+struct Layers<'a> {
+    top: &'a OverlayAccount,
+    storage_wiped: bool,
+    below: Option<&'a OverlayAccount>,
+}
+
+fn layers<'a>(lower: Option<&'a OverlayAccount>, upper: Option<&'a OverlayAccount>) -> Layers<'a> {
+    match (lower, upper) {
+        (Some(lower), Some(upper)) if !upper.storage_wiped => Layers {
+            top: upper,
+            storage_wiped: lower.storage_wiped,
+            below: Some(lower),
+        },
+        (_, Some(top)) | (Some(top), None) => Layers {
+            top,
+            storage_wiped: top.storage_wiped,
+            below: None,
+        },
+        (None, None) => unreachable!("every address of the diff has an entry in a layer"),
+    }
+}
+
 /// [`combined_diff`] with its slots left out.
 fn diff_without_slots(
     lower: Option<&OverlayAccount>,
     upper: Option<&OverlayAccount>,
 ) -> AccountDiff {
-    let (info, storage_wiped) = match (lower, upper) {
-        (Some(lower), Some(upper)) if !upper.storage_wiped => (&upper.info, lower.storage_wiped),
-        (_, Some(upper)) => (&upper.info, upper.storage_wiped),
-        (Some(lower), None) => (&lower.info, lower.storage_wiped),
-        (None, None) => unreachable!("every address of the diff has an entry in a layer"),
-    };
+    let Layers {
+        top, storage_wiped, ..
+    } = layers(lower, upper);
     AccountDiff {
-        info: info.clone(),
+        info: top.info.clone(),
         storage_wiped,
         storage: SortedMap::default(),
     }
 }
 
-/// The slots of [`combined_diff`], in no order: the upper layer's, then (unless it wiped the
-/// storage) the lower layer's that it does not have. Sorting them once, not once per layer,
-/// is what saves the time where waves write the same slots (a token's balances).
+/// The slots of [`combined_diff`], in no order: the top entry's, then those of the entry below
+/// that it does not have. Sorting them once, not once per layer, is what saves the time where
+/// waves write the same slots (a token's balances).
 fn diff_slots<'a>(
     lower: Option<&'a OverlayAccount>,
     upper: Option<&'a OverlayAccount>,
 ) -> impl Iterator<Item = (U256, U256)> + 'a {
-    let (own, below) = match (lower, upper) {
-        (Some(lower), Some(upper)) if !upper.storage_wiped => (Some(upper), Some(lower)),
-        (_, Some(upper)) => (Some(upper), None),
-        (lower, None) => (lower, None),
-    };
-    let covered = move |slot: &U256| own.is_some_and(|own| own.storage.contains_key(slot));
-    own.into_iter()
-        .flat_map(|own| own.storage.iter())
+    let Layers { top, below, .. } = layers(lower, upper);
+    top.storage
+        .iter()
         .chain(
             below
                 .into_iter()
                 .flat_map(|below| below.storage.iter())
-                .filter(move |(slot, _)| !covered(slot)),
+                .filter(move |(slot, _)| !top.storage.contains_key(*slot)),
         )
         .map(|(slot, value)| (*slot, *value))
 }
