@@ -1051,21 +1051,13 @@ impl<'w, 'b> Committer<'w, 'b> {
     /// thread's EVM for exact execution, built on first use.
     fn advance(&mut self, wave: &Wave<'w, 'b>, evm: &mut Option<CommitEvm<'w, 'b>>) -> Step {
         let started = Instant::now();
-        let step = self.advance_timed(wave, evm);
-        self.busy_ns += nanos(started);
-        step
-    }
-
-    fn advance_timed(&mut self, wave: &Wave<'w, 'b>, evm: &mut Option<CommitEvm<'w, 'b>>) -> Step {
-        if self.error.is_some() {
-            return Step::Over;
-        }
-        let step = match self.try_advance(wave, evm) {
-            Ok(step) => step,
-            Err(error) => {
+        let step = if self.error.is_some() {
+            Step::Over
+        } else {
+            self.try_advance(wave, evm).unwrap_or_else(|error| {
                 self.error = Some(error);
                 Step::Over
-            }
+            })
         };
         // Hand consumed results back to their producers in batches; a producer busy draining
         // gets them next time.
@@ -1076,6 +1068,7 @@ impl<'w, 'b> Committer<'w, 'b> {
                 shared.append(batch);
             }
         }
+        self.busy_ns += nanos(started);
         step
     }
 
