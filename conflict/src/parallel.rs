@@ -76,45 +76,13 @@ use crate::{
 /// Committed state of the block so far: the block's writes over the node's view.
 type Committed<'b> = Overlay<'b, dyn StateView + 'b>;
 type SpecEvm<'s, 'b> = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, RecordingDb<'s, Committed<'b>>>>;
-/// The committed state with the wave's writes on top, as the committer holds it.
-type WaveState<'s, 'b> = Overlay<'s, Committed<'b>>;
-type CommitEvm<'s, 'b> = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, Parked<WaveState<'s, 'b>>>>;
-
-/// A revm database slot that the committer's EVM borrows the wave state into for one
-/// transaction: between transactions the committer validates results against the state
-/// itself.
-struct Parked<D>(Option<D>);
-
-impl<D: revm::Database> revm::Database for Parked<D> {
-    type Error = D::Error;
-
-    fn basic(&mut self, address: Address) -> Result<Option<revm::state::AccountInfo>, D::Error> {
-        self.db().basic(address)
-    }
-
-    fn code_by_hash(
-        &mut self,
-        code_hash: alloy_primitives::B256,
-    ) -> Result<revm::bytecode::Bytecode, D::Error> {
-        self.db().code_by_hash(code_hash)
-    }
-
-    fn storage(&mut self, address: Address, index: U256) -> Result<U256, D::Error> {
-        self.db().storage(address, index)
-    }
-
-    fn block_hash(&mut self, number: u64) -> Result<alloy_primitives::B256, D::Error> {
-        self.db().block_hash(number)
-    }
-}
-
-impl<D> Parked<D> {
-    fn db(&mut self) -> &mut D {
-        self.0
-            .as_mut()
-            .expect("the committer's state is parked in its EVM while it executes")
-    }
-}
+/// The committed state with the wave's writes on top, as the committer holds it. Its base is
+/// a trait object, so that the committer's EVM has exactly the type of the sequential
+/// executor's and runs the same compiled revm, rather than a copy of its own that the compiler
+/// inlines differently (with fat LTO the fully conflicting pool went from 0.94x to 0.95x–0.97x
+/// of sequential).
+type WaveState<'s> = Overlay<'s, dyn StateView + 's>;
+type CommitEvm<'s> = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, WaveState<'s>>>;
 
 /// Default bound on waves before the rest of a block runs sequentially.
 pub const DEFAULT_MAX_ROUNDS: usize = 6;
@@ -633,11 +601,11 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             // Room for the sender and one more account per transaction, and for the
             // beneficiary the fees are paid to at the end, saving rehashes and the copy of
             // every account a full vector of them would cost.
-            state: Some(Overlay::with_memory(
+            state: Overlay::with_memory(
                 committed,
                 self.memory.overlays.pop().unwrap_or_default(),
                 2 * planned + 1,
-            )),
+            ),
             progress: std::mem::take(&mut self.progress),
             sequential,
             wave: stats,
@@ -690,10 +658,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
         if let Some(error) = committer.error {
             return Err(error);
         }
-        Ok(committer
-            .state
-            .expect("the committer's state is back")
-            .into_changes())
+        Ok(committer.state.into_changes())
     }
 
     /// Turns this wave's conflicts into hints for the next: a target most of whose calls so
@@ -865,9 +830,9 @@ impl<'w, 'b> Wave<'w, 'b> {
     /// Each thread's loop (the caller's is `me == 0`, and it holds the `committer`): commit
     /// what is ready, then run the next unit. Pool threads leave once no unit is left; the
     /// caller's thread stays until it has finished the wave.
-    fn work(&self, me: usize, mut committer: Option<&mut Committer<'w, 'b>>) {
+    fn work(&self, me: usize, mut committer: Option<&mut Committer<'w>>) {
         let mut evm: Option<SpecEvm<'w, 'b>> = None;
-        let mut commit_evm: Option<CommitEvm<'w, 'b>> = None;
+        let mut commit_evm: Option<CommitEvm<'w>> = None;
         let mut backoff = Backoff::default();
         // Committed results of this thread, back for reuse.
         let mut spare = Spare::new();
@@ -912,7 +877,7 @@ impl<'w, 'b> Wave<'w, 'b> {
     }
 
     /// Runs the committer alone on this thread (the sequential fallback).
-    fn commit_alone(&self, committer: &mut Committer<'w, 'b>) {
+    fn commit_alone(&self, committer: &mut Committer<'w>) {
         let mut evm = None;
         while committer.advance(self, &mut evm) != Step::Over {}
     }
@@ -1023,9 +988,9 @@ fn speculate(
 
 /// The block-order role: validates results, commits them, and executes what cannot be
 /// committed as it is.
-struct Committer<'w, 'b> {
+struct Committer<'w> {
     /// The wave's writes stacked on the snapshot (`None` only while an EVM borrows it).
-    state: Option<WaveState<'w, 'b>>,
+    state: WaveState<'w>,
     progress: Progress,
     /// No speculative results will come: execute everything.
     sequential: bool,
@@ -1038,18 +1003,10 @@ struct Committer<'w, 'b> {
     trash: Vec<Vec<Box<SpecDone>>>,
 }
 
-impl<'w, 'b> Committer<'w, 'b> {
-    fn state(&self) -> &WaveState<'w, 'b> {
-        self.state.as_ref().expect("the committer's state is back")
-    }
-
-    fn state_mut(&mut self) -> &mut WaveState<'w, 'b> {
-        self.state.as_mut().expect("the committer's state is back")
-    }
-
+impl<'w, 'b: 'w> Committer<'w> {
     /// Finalizes transactions in block order as far as results allow. `evm` is the calling
     /// thread's EVM for exact execution, built on first use.
-    fn advance(&mut self, wave: &Wave<'w, 'b>, evm: &mut Option<CommitEvm<'w, 'b>>) -> Step {
+    fn advance(&mut self, wave: &Wave<'w, 'b>, evm: &mut Option<CommitEvm<'w>>) -> Step {
         let started = Instant::now();
         let step = if self.error.is_some() {
             Step::Over
@@ -1075,7 +1032,7 @@ impl<'w, 'b> Committer<'w, 'b> {
     fn try_advance(
         &mut self,
         wave: &Wave<'w, 'b>,
-        evm: &mut Option<CommitEvm<'w, 'b>>,
+        evm: &mut Option<CommitEvm<'w>>,
     ) -> Result<Step> {
         while self.progress.next < wave.txs.len() {
             let index = self.progress.next;
@@ -1144,7 +1101,7 @@ impl<'w, 'b> Committer<'w, 'b> {
     /// snapshot served can only be invalidated by this wave's changes; a read a lane
     /// predecessor served must match what that predecessor committed.
     fn stale_key(&self, reads: &[Read]) -> Result<Option<StateKey>, StateError> {
-        first_stale_in_wave(reads, self.state())
+        first_stale_in_wave(reads, &self.state)
     }
 
     /// Handles a result that failed validation: either aborts the wave (returning the step)
@@ -1152,7 +1109,7 @@ impl<'w, 'b> Committer<'w, 'b> {
     fn conflict(
         &mut self,
         wave: &Wave<'w, 'b>,
-        evm: &mut Option<CommitEvm<'w, 'b>>,
+        evm: &mut Option<CommitEvm<'w>>,
         index: usize,
         key: StateKey,
     ) -> Option<Step> {
@@ -1192,7 +1149,7 @@ impl<'w, 'b> Committer<'w, 'b> {
         index: usize,
         mut done: Box<SpecDone>,
     ) -> Result<Box<SpecDone>> {
-        self.state_mut().apply_writes(&done.writes, true)?;
+        self.state.apply_writes(&done.writes, true)?;
         self.progress.fees.push(done.fee);
         if let Some(key) = done.lane_dependency {
             self.progress.dependencies.push(wave.txs[index].to(), key);
@@ -1213,24 +1170,29 @@ impl<'w, 'b> Committer<'w, 'b> {
     fn execute_exact(
         &mut self,
         wave: &Wave<'w, 'b>,
-        evm: &mut Option<CommitEvm<'w, 'b>>,
+        evm: &mut Option<CommitEvm<'w>>,
         index: usize,
         hot_key: Option<StateKey>,
     ) -> Result<()> {
         let beneficiary = wave.block.beneficiary;
-        let state = self.state.as_mut().expect("the committer's state is back");
+        let state = &mut self.state;
         pay_fees(state, beneficiary, &mut self.progress.fees)?;
         self.wave.inline += 1;
-        let evm = evm.get_or_insert_with(|| build_evm(wave.block, Parked(None)));
-        evm.ctx.journaled_state.database.0 = self.state.take();
+        // The EVM holds an empty overlay between transactions; the committer's state is
+        // swapped in for one transaction.
+        let evm = evm.get_or_insert_with(|| {
+            let snapshot: &'w (dyn StateView + 'w) = wave.snapshot;
+            build_evm(wave.block, Overlay::new(snapshot))
+        });
+        std::mem::swap(&mut evm.ctx.journaled_state.database, &mut self.state);
         let result = evm.transact(tx_env(&wave.txs[index]));
-        self.state = evm.ctx.journaled_state.database.0.take();
+        std::mem::swap(&mut evm.ctx.journaled_state.database, &mut self.state);
         match result {
             Ok(result) => {
                 if let Some(key) = hot_key.filter(|key| writes(&result.state, key)) {
                     self.progress.dependencies.push(wave.txs[index].to(), key);
                 }
-                self.state_mut().apply(result.state);
+                self.state.apply(result.state);
                 self.finalize_included(index, result.result);
             }
             Err(error) => {
