@@ -78,9 +78,8 @@ type Committed<'b> = Overlay<'b, dyn StateView + 'b>;
 type SpecEvm<'s, 'b> = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, RecordingDb<'s, Committed<'b>>>>;
 /// The committed state with the wave's writes on top, as the committer holds it. Its base is
 /// a trait object, so that the committer's EVM has exactly the type of the sequential
-/// executor's and runs the same compiled revm, rather than a copy of its own that the compiler
-/// inlines differently (with fat LTO the fully conflicting pool went from 0.94x to 0.95x–0.97x
-/// of sequential).
+/// executor's: the state is swapped in for a transaction and out again, without a wrapper, and
+/// both executors run one compiled copy of revm.
 type WaveState<'s> = Overlay<'s, dyn StateView + 's>;
 type CommitEvm<'s> = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, WaveState<'s>>>;
 
