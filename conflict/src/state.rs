@@ -1,6 +1,9 @@
 //! Committed state as executors see it, and the changes they produce.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    mem::MaybeUninit,
+};
 
 use crate::{prefetch::prefetch, sorted::SortedMap};
 
@@ -690,10 +693,12 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
             }
         }
         let (lower_ref, upper_ref) = (&lower, &upper_entries);
-        // Given heavy accounts, their slots are left out here (see below).
+        // Sorts `part` and writes its accounts' diffs into `out`, as many as `part` has; given
+        // heavy accounts, their slots are left out here (see below). Returns how many it wrote.
         let convert = |part: &mut [(Address, (u32, u32))],
                        heavy: &[Heavy<'_>],
-                       out: &mut Vec<(Address, AccountDiff)>| {
+                       out: &mut [MaybeUninit<(Address, AccountDiff)>]|
+         -> usize {
             part.sort_unstable_by(by_address);
             // The entries are read in address order, that is at random: their cache lines are
             // requested a few accounts ahead, so that the misses overlap instead of stalling
@@ -707,7 +712,7 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
                 let (low, up) = entries(at);
                 low.into_iter().chain(up).for_each(prefetch::<_, 2>);
             }
-            out.extend(part.iter().enumerate().map(|(i, &(address, at))| {
+            let diffs = part.iter().enumerate().map(|(i, &(address, at))| {
                 if let Some(&(_, ahead)) = part.get(i + PREFETCH_AHEAD) {
                     let (low, up) = entries(ahead);
                     low.into_iter().chain(up).for_each(prefetch::<_, 2>);
@@ -718,7 +723,13 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
                 } else {
                     (address, combined_diff(low, up))
                 }
-            }));
+            });
+            let mut written = 0;
+            for (slot, diff) in out.iter_mut().zip(diffs) {
+                slot.write(diff);
+                written += 1;
+            }
+            written
         };
         // One side of the slots of each heavy account, sorted.
         let share = |heavy: &[Heavy<'_>], below_pivot: bool| -> Vec<Vec<(U256, U256)>> {
@@ -733,11 +744,17 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
                 })
                 .collect()
         };
-        let mut accounts: Vec<(Address, AccountDiff)> = Vec::with_capacity(order.len());
-        if let Some(pool) = pool.filter(|_| order.len() >= PARALLEL_DIFF_MIN) {
-            let middle = order.len() / 2;
+        // The threads write their halves of the diff straight into its vector, so that they
+        // need not be joined by a copy of the second (a tenth of a millisecond for 20k
+        // accounts).
+        let count = order.len();
+        let mut accounts: Vec<(Address, AccountDiff)> = Vec::with_capacity(count);
+        let out = &mut accounts.spare_capacity_mut()[..count];
+        if let Some(pool) = pool.filter(|_| count >= PARALLEL_DIFF_MIN) {
+            let middle = count / 2;
             order.select_nth_unstable_by(middle, by_address);
             let (low, high) = order.split_at_mut(middle);
+            let (low_out, high_out) = out.split_at_mut(middle);
             // A heavy account's slots are split between the threads at the median of a
             // sample of its slots (by the order of `by_slot`), so that one account's slots
             // do not keep one thread busy while the other waits.
@@ -754,19 +771,22 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
                 })
                 .collect();
             let heavy = &heavy;
-            let mut second: Vec<(Address, AccountDiff)> = Vec::new();
             let (mut below, mut above) = (Vec::new(), Vec::new());
+            let (mut written_low, mut written_high) = (0, 0);
             pool.in_place_scope(|scope| {
-                let (second, above) = (&mut second, &mut above);
+                let (written_high, above) = (&mut written_high, &mut above);
                 scope.spawn(move |_| {
-                    second.reserve_exact(high.len());
-                    convert(high, heavy, second);
+                    *written_high = convert(high, heavy, high_out);
                     *above = share(heavy, false);
                 });
-                convert(low, heavy, &mut accounts);
+                written_low = convert(low, heavy, low_out);
                 below = share(heavy, true);
             });
-            accounts.append(&mut second);
+            assert_eq!(written_low + written_high, count, "every account converted");
+            // SAFETY: the first `count` elements of the spare capacity were written: the
+            // first `middle` by this thread, the rest by the pool's, each one per account of
+            // its half (counted above).
+            unsafe { accounts.set_len(count) };
             for ((address, ..), (mut slots, mut rest)) in
                 heavy.iter().zip(below.into_iter().zip(above))
             {
@@ -778,7 +798,11 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
                 accounts[at].1.storage = SortedMap::from_sorted(slots);
             }
         } else {
-            convert(&mut order, &[], &mut accounts);
+            let written = convert(&mut order, &[], out);
+            assert_eq!(written, count, "every account converted");
+            // SAFETY: `convert` wrote the first `count` elements of the spare capacity, one
+            // per account (counted above).
+            unsafe { accounts.set_len(count) };
         }
         // Code already known below keeps its first version, as in `merge`.
         let (mut codes, mut upper_codes) = (self.codes, upper.codes);
