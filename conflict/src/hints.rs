@@ -192,6 +192,12 @@ impl BlockHints {
         self.targets.contains_key(target)
     }
 
+    /// Whether transaction `index` conflicted in an earlier wave (the plan groups it by the
+    /// key).
+    pub(crate) fn has_conflict(&self, index: usize) -> bool {
+        self.conflicts.contains_key(&index)
+    }
+
     /// The contended key calls to `target` are expected to write, if it is a hot target.
     pub(crate) fn hot_key(&self, target: Option<Address>) -> Option<StateKey> {
         target

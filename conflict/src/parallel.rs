@@ -9,6 +9,10 @@
 //! writes. revm runs with a handler that records the beneficiary's fee instead of paying it
 //! ([`crate::fees`]).
 //!
+//! While the calling thread plans a wave, the pool's threads already execute pending
+//! transactions in block order as singles (those no hint groups), so that planning does not
+//! leave them idle; a plan that puts one in a lane runs it again there.
+//!
 //! The calling thread is also the *committer*: between its units it walks the block in order,
 //! as far as results are ready (keeping the role on one thread keeps the block's state, which
 //! every commit updates at random places, in that core's cache; a role handed from thread to
@@ -87,6 +91,8 @@ type CommitEvm<'s> = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, WaveState<'s>>>
 pub const DEFAULT_MAX_ROUNDS: usize = 6;
 /// Transactions without lane-mates are handed to threads in batches of this many.
 const BATCH: usize = 16;
+/// Default for [`ParallelExecutor::with_early_min`].
+pub const DEFAULT_EARLY_MIN: usize = 64;
 /// Default for [`ParallelExecutor::with_defer_gap`].
 pub const DEFAULT_DEFER_GAP: usize = 256;
 /// Committed results a thread keeps for reuse: as many as it may have waiting to be committed
@@ -151,6 +157,9 @@ pub struct ExecStats {
     /// Lane members left to a later wave because they were far behind the previous member of
     /// their lane, all waves together.
     pub deferred: usize,
+    /// Speculative executions run while a wave was being planned (counted in `speculative`
+    /// too), all waves together.
+    pub early: usize,
     /// Per wave.
     pub per_wave: Vec<WaveStats>,
     /// Where the block's wall-clock time went.
@@ -186,6 +195,7 @@ pub struct ParallelExecutor {
     threads: usize,
     max_rounds: usize,
     defer_gap: usize,
+    early_min: usize,
     hot: Mutex<HotKeys>,
     last_stats: Mutex<Option<ExecStats>>,
     /// The last block's memory, for the next (see [`BlockMemory`]).
@@ -231,6 +241,7 @@ impl ParallelExecutor {
             threads,
             max_rounds: DEFAULT_MAX_ROUNDS,
             defer_gap: DEFAULT_DEFER_GAP,
+            early_min: DEFAULT_EARLY_MIN,
             hot: Mutex::new(HotKeys::default()),
             last_stats: Mutex::new(None),
             memory: Mutex::new(BlockMemory::default()),
@@ -250,6 +261,14 @@ impl ParallelExecutor {
     /// sequential fallback). `usize::MAX` never defers.
     pub fn with_defer_gap(mut self, gap: usize) -> Self {
         self.defer_gap = gap;
+        self
+    }
+
+    /// Sets how many transactions a wave must have pending for the pool's threads to start
+    /// executing them while the calling thread plans the wave (see the
+    /// [module docs](self)); `usize::MAX` never starts early.
+    pub fn with_early_min(mut self, pending: usize) -> Self {
+        self.early_min = pending;
         self
     }
 
@@ -481,10 +500,27 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             let sequential = round > self.executor.max_rounds;
             let pending = self.revalidate_kept(&committed)?;
             self.hot.fill(false);
+            let mut early_run = 0;
             let units = if sequential {
                 Vec::new()
             } else {
-                let mut plan = plan_lanes(self.txs, &pending, &self.hints);
+                let (mut plan, early) = self.plan_while_executing(&committed, &pending);
+                early_run = early.executed;
+                self.progress.stats.early += early.executed;
+                self.progress.stats.phases.speculate_ns += early.speculate_ns;
+                if early.executed > 0 {
+                    // Singles already executed while planning are done; lane members run
+                    // again with their lane (the earlier members' writes are only seen there).
+                    let slots = &self.slots;
+                    let ran = |index: &usize| slots[*index].ready.load(Ordering::Relaxed);
+                    debug_assert_eq!(
+                        pending[..early.claimed].iter().filter(|&i| ran(i)).count(),
+                        early.executed
+                    );
+                    let unclaimed = pending.get(early.claimed).copied().unwrap_or(usize::MAX);
+                    plan.singles
+                        .retain(|index| *index >= unclaimed || !ran(index));
+                }
                 // Hot lanes are executed by the committer, exactly, when it reaches them.
                 for &index in &plan.hot {
                     self.hot[index] = true;
@@ -506,7 +542,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             let conflicts_before = self.progress.conflicts.len();
             self.progress.stats.phases.plan_ns += nanos(planning);
             let running = Instant::now();
-            let changes = self.run_wave(&committed, units, pending.len(), sequential)?;
+            let changes = self.run_wave(&committed, units, pending.len(), early_run, sequential)?;
             self.progress.stats.phases.waves_ns += nanos(running);
             if self.progress.next < self.txs.len() {
                 let merging = Instant::now();
@@ -575,11 +611,59 @@ impl<'e, 'b> BlockRun<'e, 'b> {
         Ok(pending)
     }
 
+    /// Plans the wave's lanes for `pending` on this thread while the pool's threads execute
+    /// pending transactions in block order as singles, against `committed`, publishing their
+    /// results as the wave's threads do: planning is the only part of a wave that would
+    /// otherwise keep them idle. Transactions the table of hot targets or an earlier conflict
+    /// marks, and those with access lists, are left to the plan. What ran early is validated
+    /// like any result; the plan decides whether it runs again (a lane member does).
+    fn plan_while_executing(
+        &mut self,
+        committed: &Committed<'b>,
+        pending: &[usize],
+    ) -> (LanePlan, EarlyRun) {
+        let threads = self.executor.threads;
+        if threads < 2 || pending.len() < self.executor.early_min.max(1) {
+            return (
+                plan_lanes(self.txs, pending, &self.hints),
+                EarlyRun::default(),
+            );
+        }
+        let early = Early {
+            block: self.block,
+            txs: self.txs,
+            snapshot: committed,
+            slots: &self.slots,
+            hints: &self.hints,
+            pending,
+            next: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            executed: AtomicUsize::new(0),
+            speculate_ns: AtomicU64::new(0),
+        };
+        let mut plan = None;
+        self.executor.pool.in_place_scope(|scope| {
+            for me in 1..threads {
+                let early = &early;
+                scope.spawn(move |_| early.work(me));
+            }
+            plan = Some(plan_lanes(self.txs, pending, &self.hints));
+            early.stop.store(true, Ordering::SeqCst);
+        });
+        let run = EarlyRun {
+            claimed: early.next.load(Ordering::SeqCst).min(pending.len()),
+            executed: early.executed.load(Ordering::SeqCst),
+            speculate_ns: early.speculate_ns.load(Ordering::SeqCst),
+        };
+        (plan.expect("planned in the scope"), run)
+    }
+
     fn run_wave(
         &mut self,
         committed: &Committed<'b>,
         units: Vec<Unit>,
         planned: usize,
+        early_run: usize,
         sequential: bool,
     ) -> Result<OverlayChanges> {
         let lanes: Vec<usize> = units
@@ -622,7 +706,7 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             units,
             next_unit: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
-            executed: AtomicUsize::new(0),
+            executed: AtomicUsize::new(early_run),
             speculate_ns: AtomicU64::new(0),
             abort: AtomicBool::new(false),
             over: AtomicBool::new(false),
@@ -757,6 +841,66 @@ fn count_calls(
         }
     }
     observed
+}
+
+/// The pool's threads' work while a wave is planned (see
+/// [`BlockRun::plan_while_executing`]).
+struct Early<'w, 'b> {
+    block: &'b BlockContext,
+    txs: &'b [Recovered<TxEnvelope>],
+    snapshot: &'w Committed<'b>,
+    slots: &'w [Slot],
+    hints: &'w BlockHints,
+    pending: &'w [usize],
+    /// The next position in `pending` to claim.
+    next: AtomicUsize,
+    /// Set once the plan is ready.
+    stop: AtomicBool,
+    executed: AtomicUsize,
+    speculate_ns: AtomicU64,
+}
+
+/// What ran while a wave was planned.
+#[derive(Default)]
+struct EarlyRun {
+    /// Positions of `pending` claimed: everything early ran is among `pending[..claimed]`.
+    claimed: usize,
+    executed: usize,
+    speculate_ns: u64,
+}
+
+impl Early<'_, '_> {
+    fn work(&self, me: usize) {
+        let started = Instant::now();
+        let mut evm = None;
+        let mut spare = Spare::new();
+        let mut executed = 0;
+        while !self.stop.load(Ordering::Relaxed) {
+            let pos = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(&index) = self.pending.get(pos) else {
+                break;
+            };
+            let tx = &self.txs[index];
+            if tx.to().is_some_and(|to| self.hints.is_hot_target(&to))
+                || self.hints.has_conflict(index)
+                || tx.access_list().is_some_and(|list| !list.is_empty())
+            {
+                continue;
+            }
+            let evm = evm.get_or_insert_with(|| {
+                build_evm(
+                    self.block,
+                    RecordingDb::new(self.snapshot, self.block.beneficiary),
+                )
+            });
+            let spec = speculate(evm, tx, me, &mut spare);
+            self.slots[index].put(spec);
+            executed += 1;
+        }
+        self.executed.fetch_add(executed, Ordering::SeqCst);
+        self.speculate_ns
+            .fetch_add(nanos(started), Ordering::SeqCst);
+    }
 }
 
 /// Work handed to one thread at a time: single transactions, or whole lanes.

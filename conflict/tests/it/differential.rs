@@ -75,9 +75,11 @@ fn block_gas() -> impl Strategy<Value = u64> {
 }
 
 /// Executor settings: threads, the wave bound (0: everything through the sequential fallback
-/// of the commit path), and the gap beyond which lane members wait for the next wave (small
-/// gaps defer members of these short blocks; the default never does).
-fn config() -> impl Strategy<Value = (usize, usize, usize)> {
+/// of the commit path), the gap beyond which lane members wait for the next wave (small
+/// gaps defer members of these short blocks; the default never does), and the pending
+/// transactions from which the pool's threads execute while a wave is planned (the default
+/// never lets them in blocks this short; 1 always does, lane members included).
+fn config() -> impl Strategy<Value = Settings> {
     (
         1usize..=3,
         prop::sample::select(vec![0usize, 1, 2, 6]),
@@ -87,8 +89,12 @@ fn config() -> impl Strategy<Value = (usize, usize, usize)> {
             3,
             lanes_conflict::parallel::DEFAULT_DEFER_GAP,
         ]),
+        prop::sample::select(vec![1usize, lanes_conflict::parallel::DEFAULT_EARLY_MIN]),
     )
 }
+
+/// (threads, max rounds, defer gap, early minimum): see [`config`].
+type Settings = (usize, usize, usize, usize);
 
 fn world() -> &'static World {
     static WORLD: std::sync::OnceLock<World> = std::sync::OnceLock::new();
@@ -107,7 +113,7 @@ fn check_seeded(
     specs: &[TxSpec],
     beneficiary: Beneficiary,
     gas_limit: u64,
-    (threads, rounds, gap): (usize, usize, usize),
+    (threads, rounds, gap, early_min): Settings,
     seeded: &[(usize, u8)],
 ) -> Result<(), TestCaseError> {
     let world = world();
@@ -118,7 +124,8 @@ fn check_seeded(
         .unwrap();
     let parallel = ParallelExecutor::new(threads)
         .with_max_rounds(rounds)
-        .with_defer_gap(gap);
+        .with_defer_gap(gap)
+        .with_early_min(early_min);
     for run in 0..3 {
         if run == 2 {
             let mut table = HotKeys::default();
@@ -143,7 +150,7 @@ fn check(
     specs: &[TxSpec],
     beneficiary: Beneficiary,
     gas_limit: u64,
-    config: (usize, usize, usize),
+    config: Settings,
 ) -> Result<(), TestCaseError> {
     check_seeded(specs, beneficiary, gas_limit, config, &[(0, 0), (3, 1)])
 }
@@ -255,7 +262,7 @@ fn coinbase_readers() {
         Beneficiary::Contract(1),
         Beneficiary::Contract(0),
     ] {
-        for config in [(1, 6, 1), (2, 6, usize::MAX), (3, 0, 0)] {
+        for config in [(1, 6, 1, 1), (2, 6, usize::MAX, 1), (3, 0, 0, usize::MAX)] {
             check(&specs, beneficiary, 30_000_000, config).unwrap();
         }
     }
@@ -277,9 +284,15 @@ fn zero_fee_then_fees_on_empty_beneficiary() {
             &[pay(0, 0), pay(1, 0), pay(2, 1), pay(4, 1)],
             beneficiary,
             30_000_000,
-            (2, 6, 1),
+            (2, 6, 1, 1),
         )
         .unwrap();
-        check(&[pay(0, 0), pay(1, 0)], beneficiary, 30_000_000, (2, 6, 0)).unwrap();
+        check(
+            &[pay(0, 0), pay(1, 0)],
+            beneficiary,
+            30_000_000,
+            (2, 6, 0, 1),
+        )
+        .unwrap();
     }
 }

@@ -91,6 +91,37 @@ fn erc20_distant_nonce_chains_are_deferred() {
     assert_eq!(stats.conflicts, 0, "{stats:?}");
 }
 
+/// Ten senders, 400 transfers each, interleaved: lanes of close nonce chains. While the wave is
+/// planned, the pool's thread executes the first transactions as singles; those are lane
+/// members, so they run again with their lanes, and their early results (published in the
+/// same slots) must not change the block. Whether the pool's thread gets to run before the
+/// plan is ready depends on the scheduler, so the block is executed until it did (once is
+/// nearly always enough; every execution is compared).
+#[test]
+fn lane_members_executed_while_planning_run_again_with_their_lanes() {
+    let w = workloads::erc20_transfers_among(4_000, 20);
+    let seq = SequentialExecutor
+        .execute_block(&w.block, &w.txs, &w.genesis)
+        .unwrap();
+    let par = ParallelExecutor::new(2);
+    let mut early = 0;
+    for _ in 0..100 {
+        let (exec, stats) = par
+            .execute_block_with_stats(&w.block, &w.txs, &w.genesis)
+            .unwrap();
+        assert_eq!(seq, exec, "{stats:?}");
+        early = stats.early;
+        if early > 0 {
+            assert!(stats.speculative >= w.txs.len() + early, "{stats:?}");
+            break;
+        }
+    }
+    assert!(
+        early > 0,
+        "the pool's thread never ran while a wave was planned"
+    );
+}
+
 #[test]
 fn amm_swaps_match() {
     let w = workloads::amm_swaps(300);
