@@ -509,17 +509,26 @@ impl<'e, 'b> BlockRun<'e, 'b> {
                 self.progress.stats.early += early.executed;
                 self.progress.stats.phases.speculate_ns += early.speculate_ns;
                 if early.executed > 0 {
-                    // Singles already executed while planning are done; lane members run
-                    // again with their lane (the earlier members' writes are only seen there).
-                    let slots = &self.slots;
-                    let ran = |index: &usize| slots[*index].ready.load(Ordering::Relaxed);
-                    debug_assert_eq!(
-                        pending[..early.claimed].iter().filter(|&i| ran(i)).count(),
-                        early.executed
-                    );
-                    let unclaimed = pending.get(early.claimed).copied().unwrap_or(usize::MAX);
+                    // Singles already executed while planning are done. Lane members run again
+                    // with their lane (the earlier members' writes are only seen there), and
+                    // the hot are executed by the committer: their early results go, so that
+                    // the committer does not find them before their lane's.
+                    let mut ran = Vec::with_capacity(early.executed);
+                    for &index in &pending[..early.claimed] {
+                        let slot = &mut self.slots[index];
+                        if !*slot.ready.get_mut() {
+                            continue;
+                        }
+                        if plan.singles.binary_search(&index).is_ok() {
+                            ran.push(index);
+                        } else {
+                            *slot.ready.get_mut() = false;
+                            *slot.spec.get_mut() = None;
+                        }
+                    }
+                    debug_assert!(ran.len() <= early.executed);
                     plan.singles
-                        .retain(|index| *index >= unclaimed || !ran(index));
+                        .retain(|index| ran.binary_search(index).is_err());
                 }
                 // Hot lanes are executed by the committer, exactly, when it reaches them.
                 for &index in &plan.hot {

@@ -110,6 +110,9 @@ fn lane_members_executed_while_planning_run_again_with_their_lanes() {
             .execute_block_with_stats(&w.block, &w.txs, &w.genesis)
             .unwrap();
         assert_eq!(seq, exec, "{stats:?}");
+        // Early results of lane members must not reach the committer before their lanes'.
+        assert_eq!(stats.conflicts, 0, "{stats:?}");
+        assert_eq!(stats.waves, 1, "{stats:?}");
         early = stats.early;
         if early > 0 {
             assert!(stats.speculative >= w.txs.len() + early, "{stats:?}");
