@@ -11,7 +11,9 @@ median speedup per workload and group, so that a change to the executor can be t
 from a change of placement.
 
 Usage (build first: cargo build --release -p lanes-sequencer --bin lanes):
-    benches/scripts/executor_modes.py [--rounds N] [lanes bench arguments ...]
+    benches/scripts/executor_modes.py [--rounds N] [--profile P] [lanes bench arguments ...]
+--profile picks the build: target/P/lanes (default release; maxperf after
+`cargo build --profile maxperf -p lanes-sequencer --bin lanes`).
 Default arguments: --txs 10000 --workload raw,erc20,amm.
 """
 
@@ -35,17 +37,24 @@ def group(round_trip_ns):
 def main():
     args = sys.argv[1:]
     rounds = 10
-    if args[:1] == ["--rounds"]:
-        if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
-            sys.exit("--rounds needs a positive whole number")
-        rounds, args = int(args[1]), args[2:]
+    profile = "release"
+    while args[:1] in (["--rounds"], ["--profile"]):
+        if len(args) < 2:
+            sys.exit(f"{args[0]} needs a value")
+        if args[0] == "--rounds":
+            if not args[1].isdigit() or int(args[1]) < 1:
+                sys.exit("--rounds needs a positive whole number")
+            rounds = int(args[1])
+        else:
+            profile = args[1]
+        args = args[2:]
     if not args:
         args = ["--txs", "10000", "--workload", "raw,erc20,amm"]
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
-    lanes = os.path.join(target, "release", "lanes")
+    lanes = os.path.join(target, profile, "lanes")
     if not os.path.exists(lanes):
-        sys.exit(f"{lanes} not found: cargo build --release -p lanes-sequencer --bin lanes")
+        sys.exit(f"{lanes} not found: cargo build --profile {profile} -p lanes-sequencer --bin lanes")
     speedups = defaultdict(list)
     order = []
     for r in range(rounds):

@@ -9,9 +9,10 @@
 //! writes. revm runs with a handler that records the beneficiary's fee instead of paying it
 //! ([`crate::fees`]).
 //!
-//! While the calling thread plans a wave, the pool's threads already execute pending
-//! transactions in block order as singles (those no hint groups), so that planning does not
-//! leave them idle; a plan that puts one in a lane runs it again there.
+//! The pool's threads start with the wave's planning: while the calling thread plans, they
+//! execute pending transactions in block order as singles (those no hint groups), then join
+//! the wave, so that planning does not leave them idle and the wave does not wait for them to
+//! wake; a plan that puts one of those in a lane runs it again there.
 //!
 //! The calling thread is also the *committer*: between its units it walks the block in order,
 //! as far as results are ready (keeping the role on one thread keeps the block's state, which
@@ -47,7 +48,10 @@
 //! alone. Per-wave statistics are kept in [`ExecStats`].
 
 use std::{
-    sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    sync::{
+        OnceLock,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -357,10 +361,10 @@ impl Slot {
         self.ready.store(true, Ordering::Release);
     }
 
-    /// Stores a result while no other thread can see the slot (between waves).
-    fn set(&mut self, spec: Spec) {
-        *self.spec.get_mut() = Some(spec);
-        *self.ready.get_mut() = true;
+    /// Drops what the slot holds.
+    fn clear(&self) {
+        self.ready.store(false, Ordering::SeqCst);
+        *self.spec.lock() = None;
     }
 
     fn take(&self) -> Option<Spec> {
@@ -499,60 +503,17 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             round += 1;
             let sequential = round > self.executor.max_rounds;
             let pending = self.revalidate_kept(&committed)?;
-            self.hot.fill(false);
-            let mut early_run = 0;
-            let units = if sequential {
-                Vec::new()
-            } else {
-                let (mut plan, early) = self.plan_while_executing(&committed, &pending);
-                early_run = early.executed;
-                self.progress.stats.early += early.executed;
-                self.progress.stats.phases.speculate_ns += early.speculate_ns;
-                if early.executed > 0 {
-                    // Singles already executed while planning are done. Lane members run again
-                    // with their lane (the earlier members' writes are only seen there), and
-                    // the hot are executed by the committer: their early results go, so that
-                    // the committer does not find them before their lane's.
-                    let mut ran = Vec::with_capacity(early.executed);
-                    for &index in &pending[..early.claimed] {
-                        let slot = &mut self.slots[index];
-                        if !*slot.ready.get_mut() {
-                            continue;
-                        }
-                        if plan.singles.binary_search(&index).is_ok() {
-                            ran.push(index);
-                        } else {
-                            *slot.ready.get_mut() = false;
-                            *slot.spec.get_mut() = None;
-                        }
-                    }
-                    debug_assert!(ran.len() <= early.executed);
-                    plan.singles
-                        .retain(|index| ran.binary_search(index).is_err());
-                }
-                // Hot lanes are executed by the committer, exactly, when it reaches them.
-                for &index in &plan.hot {
-                    self.hot[index] = true;
-                }
-                // Only lane members in the second half of what is pending wait, so that each
-                // wave covers at least half of it; the last speculative wave keeps its lanes
-                // whole.
-                if round < self.executor.max_rounds
-                    && let Some(&from) = pending.get(pending.len() / 2)
-                {
-                    plan.defer_distant(self.executor.defer_gap, from);
-                    for &index in &plan.deferred {
-                        self.slots[index].set(Spec::Deferred);
-                    }
-                    self.progress.stats.deferred += plan.deferred.len();
-                }
-                make_units(plan)
-            };
             let conflicts_before = self.progress.conflicts.len();
-            self.progress.stats.phases.plan_ns += nanos(planning);
-            let running = Instant::now();
-            let changes = self.run_wave(&committed, units, pending.len(), early_run, sequential)?;
-            self.progress.stats.phases.waves_ns += nanos(running);
+            let changes = if sequential {
+                self.hot.fill(false);
+                self.progress.stats.phases.plan_ns += nanos(planning);
+                let running = Instant::now();
+                let changes = self.run_alone(&committed, pending.len())?;
+                self.progress.stats.phases.waves_ns += nanos(running);
+                changes
+            } else {
+                self.speculative_round(&committed, &pending, round, planning)?
+            };
             if self.progress.next < self.txs.len() {
                 let merging = Instant::now();
                 let memory = committed.merge(changes);
@@ -620,24 +581,20 @@ impl<'e, 'b> BlockRun<'e, 'b> {
         Ok(pending)
     }
 
-    /// Plans the wave's lanes for `pending` on this thread while the pool's threads execute
-    /// pending transactions in block order as singles, against `committed`, publishing their
-    /// results as the wave's threads do: planning is the only part of a wave that would
-    /// otherwise keep them idle. Transactions the table of hot targets or an earlier conflict
-    /// marks, and those with access lists, are left to the plan. What ran early is validated
-    /// like any result; the plan decides whether it runs again (a lane member does).
-    fn plan_while_executing(
+    /// Plans a wave over `pending` and runs it. The pool's threads start first: while this
+    /// thread plans, they execute pending transactions in block order as singles (see
+    /// [`Early`]), and they join the wave once it is planned. Planning is the one part of a
+    /// wave that would otherwise leave them idle, and a thread woken only once the plan is
+    /// ready joins the wave late by however long it takes to wake.
+    fn speculative_round(
         &mut self,
         committed: &Committed<'b>,
         pending: &[usize],
-    ) -> (LanePlan, EarlyRun) {
-        let threads = self.executor.threads;
-        if threads < 2 || pending.len() < self.executor.early_min.max(1) {
-            return (
-                plan_lanes(self.txs, pending, &self.hints),
-                EarlyRun::default(),
-            );
-        }
+        round: usize,
+        planning: Instant,
+    ) -> Result<OverlayChanges> {
+        let executor = self.executor;
+        let threads = executor.threads;
         let early = Early {
             block: self.block,
             txs: self.txs,
@@ -646,65 +603,135 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             hints: &self.hints,
             pending,
             next: AtomicUsize::new(0),
-            stop: AtomicBool::new(false),
+            // Too few pending transactions to be worth it: no early work.
+            stop: AtomicBool::new(pending.len() < executor.early_min.max(1)),
+            active: AtomicUsize::new(0),
             executed: AtomicUsize::new(0),
             speculate_ns: AtomicU64::new(0),
         };
-        let mut plan = None;
-        self.executor.pool.in_place_scope(|scope| {
+        let wave: OnceLock<Wave<'_, 'b>> = OnceLock::new();
+        // Set if this thread leaves the scope without publishing the wave (it panicked), so
+        // that the pool's threads do not wait for it forever.
+        let abandoned = AtomicBool::new(false);
+        let mut committer = None;
+        let mut running = planning;
+        let mut plan_ns = 0;
+        executor.pool.in_place_scope(|scope| {
+            let _guard = SetOnDrop(&abandoned);
             for me in 1..threads {
-                let early = &early;
-                scope.spawn(move |_| early.work(me));
+                let (early, wave, abandoned) = (&early, &wave, &abandoned);
+                scope.spawn(move |_| {
+                    early.work(me);
+                    let mut backoff = Backoff::default();
+                    loop {
+                        if let Some(wave) = wave.get() {
+                            wave.work(me, None);
+                            return;
+                        }
+                        if abandoned.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        backoff.snooze();
+                    }
+                });
             }
-            plan = Some(plan_lanes(self.txs, pending, &self.hints));
-            early.stop.store(true, Ordering::SeqCst);
+            let mut plan = plan_lanes(self.txs, pending, &self.hints);
+            let ran_early = early.finish();
+            // Singles executed early are done. Lane members run again with their lane (the
+            // earlier members' writes are only seen there), and the hot are executed by the
+            // committer: their early results go, so that the committer does not find them
+            // before their lane's.
+            if !ran_early.is_empty() {
+                let mut singles = Vec::with_capacity(ran_early.len());
+                for &index in &ran_early {
+                    if plan.singles.binary_search(&index).is_ok() {
+                        singles.push(index);
+                    } else {
+                        self.slots[index].clear();
+                    }
+                }
+                // Both in block order: one merge-like pass.
+                let mut done = singles.iter().copied().peekable();
+                plan.singles.retain(|&index| {
+                    while done.next_if(|&ran| ran < index).is_some() {}
+                    done.next_if_eq(&index).is_none()
+                });
+            }
+            self.progress.stats.early += ran_early.len();
+            // Hot lanes are executed by the committer, exactly, when it reaches them.
+            self.hot.fill(false);
+            for &index in &plan.hot {
+                self.hot[index] = true;
+            }
+            // Only lane members in the second half of what is pending wait, so that each wave
+            // covers at least half of it; the last speculative wave keeps its lanes whole.
+            if round < executor.max_rounds
+                && let Some(&from) = pending.get(pending.len() / 2)
+            {
+                plan.defer_distant(executor.defer_gap, from);
+                for &index in &plan.deferred {
+                    self.slots[index].put(Spec::Deferred);
+                }
+                self.progress.stats.deferred += plan.deferred.len();
+            }
+            let units = make_units(plan);
+            let mut stats = wave_stats(&units);
+            stats.planned = pending.len();
+            let mut own = new_committer(
+                committed,
+                &mut self.memory,
+                &mut self.progress,
+                pending.len(),
+                false,
+                stats,
+                threads,
+            );
+            let published = wave.get_or_init(|| Wave {
+                block: self.block,
+                txs: self.txs,
+                snapshot: committed,
+                slots: &self.slots,
+                hot: &self.hot,
+                hints: &self.hints,
+                units,
+                next_unit: AtomicUsize::new(0),
+                active: AtomicUsize::new(0),
+                executed: AtomicUsize::new(ran_early.len()),
+                speculate_ns: AtomicU64::new(0),
+                abort: AtomicBool::new(false),
+                over: AtomicBool::new(false),
+                trash: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
+            });
+            running = Instant::now();
+            plan_ns = nanos(planning);
+            published.work(0, Some(&mut own));
+            committer = Some(own);
         });
-        let run = EarlyRun {
-            claimed: early.next.load(Ordering::SeqCst).min(pending.len()),
-            executed: early.executed.load(Ordering::SeqCst),
-            speculate_ns: early.speculate_ns.load(Ordering::SeqCst),
-        };
-        (plan.expect("planned in the scope"), run)
+        let waves_ns = nanos(running);
+        let wave = wave.into_inner().expect("the wave was published");
+        let committer = committer.expect("the wave was run");
+        // The committer holds the block's progress until the wave is finished.
+        let changes = finish_wave(&mut self.progress, committer, &wave);
+        let phases = &mut self.progress.stats.phases;
+        phases.plan_ns += plan_ns;
+        phases.waves_ns += waves_ns;
+        phases.speculate_ns += early.speculate_ns.load(Ordering::SeqCst);
+        changes
     }
 
-    fn run_wave(
-        &mut self,
-        committed: &Committed<'b>,
-        units: Vec<Unit>,
-        planned: usize,
-        early_run: usize,
-        sequential: bool,
-    ) -> Result<OverlayChanges> {
-        let lanes: Vec<usize> = units
-            .iter()
-            .flat_map(|u| {
-                u.lane_ends
-                    .iter()
-                    .scan(0, |start, end| Some(end - std::mem::replace(start, *end)))
-            })
-            .collect();
-        let stats = WaveStats {
-            planned: if sequential { 0 } else { planned },
-            lanes: lanes.len(),
-            longest_lane: lanes.iter().copied().max().unwrap_or(0),
-            ..Default::default()
-        };
-        let mut committer = Committer {
-            // Room for the sender and one more account per transaction, and for the
-            // beneficiary the fees are paid to at the end, saving rehashes and the copy of
-            // every account a full vector of them would cost.
-            state: Overlay::with_memory(
-                committed,
-                self.memory.overlays.pop().unwrap_or_default(),
-                2 * planned + 1,
-            ),
-            progress: std::mem::take(&mut self.progress),
-            sequential,
-            wave: stats,
-            busy_ns: 0,
-            error: None,
-            trash: (0..self.executor.threads).map(|_| Vec::new()).collect(),
-        };
+    /// Runs a wave without speculation: the committer executes the `pending` transactions in
+    /// block order (the sequential fallback).
+    fn run_alone(&mut self, committed: &Committed<'b>, pending: usize) -> Result<OverlayChanges> {
+        let threads = self.executor.threads;
+        let mut committer = new_committer(
+            committed,
+            &mut self.memory,
+            &mut self.progress,
+            pending,
+            true,
+            WaveStats::default(),
+            threads,
+        );
         let wave = Wave {
             block: self.block,
             txs: self.txs,
@@ -712,45 +739,17 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             slots: &self.slots,
             hot: &self.hot,
             hints: &self.hints,
-            units,
+            units: Vec::new(),
             next_unit: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
-            executed: AtomicUsize::new(early_run),
+            executed: AtomicUsize::new(0),
             speculate_ns: AtomicU64::new(0),
             abort: AtomicBool::new(false),
             over: AtomicBool::new(false),
-            trash: (0..self.executor.threads)
-                .map(|_| Mutex::new(Vec::new()))
-                .collect(),
+            trash: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
         };
-        if wave.units.is_empty() {
-            wave.commit_alone(&mut committer);
-        } else {
-            self.executor.pool.in_place_scope(|scope| {
-                for me in 1..self.executor.threads {
-                    let wave = &wave;
-                    scope.spawn(move |_| wave.work(me, None));
-                }
-                wave.work(0, Some(&mut committer));
-            });
-        }
-        committer.wave.executed = wave.executed.load(Ordering::SeqCst);
-        let mut progress = committer.progress;
-        let stats = &mut progress.stats;
-        stats.phases.commit_ns += committer.busy_ns;
-        stats.phases.speculate_ns += wave.speculate_ns.load(Ordering::Relaxed);
-        stats.waves += 1;
-        stats.speculative += committer.wave.executed;
-        stats.inline += committer.wave.inline;
-        stats.hot += committer.wave.hot;
-        stats.conflicts += committer.wave.conflicts;
-        stats.re_executions += committer.wave.re_executions;
-        stats.per_wave.push(committer.wave);
-        self.progress = progress;
-        if let Some(error) = committer.error {
-            return Err(error);
-        }
-        Ok(committer.state.into_changes())
+        wave.commit_alone(&mut committer);
+        finish_wave(&mut self.progress, committer, &wave)
     }
 
     /// Turns this wave's conflicts into hints for the next: a target most of whose calls so
@@ -865,50 +864,70 @@ struct Early<'w, 'b> {
     next: AtomicUsize,
     /// Set once the plan is ready.
     stop: AtomicBool,
+    /// Threads between claiming a transaction and publishing its result.
+    active: AtomicUsize,
     executed: AtomicUsize,
     speculate_ns: AtomicU64,
 }
 
-/// What ran while a wave was planned.
-#[derive(Default)]
-struct EarlyRun {
-    /// Positions of `pending` claimed: everything early ran is among `pending[..claimed]`.
-    claimed: usize,
-    executed: usize,
-    speculate_ns: u64,
-}
-
 impl Early<'_, '_> {
+    /// A pool thread's early work, until the plan is ready.
     fn work(&self, me: usize) {
+        if self.stop.load(Ordering::SeqCst) {
+            return;
+        }
         let started = Instant::now();
         let mut evm = None;
         let mut spare = Spare::new();
         let mut executed = 0;
-        while !self.stop.load(Ordering::Relaxed) {
-            let pos = self.next.fetch_add(1, Ordering::Relaxed);
+        loop {
+            // Announced before the check, as in `Wave::claim`, so that `finish` never misses
+            // a transaction in flight.
+            self.active.fetch_add(1, Ordering::SeqCst);
+            if self.stop.load(Ordering::SeqCst) {
+                self.active.fetch_sub(1, Ordering::SeqCst);
+                break;
+            }
+            let pos = self.next.fetch_add(1, Ordering::SeqCst);
             let Some(&index) = self.pending.get(pos) else {
+                self.active.fetch_sub(1, Ordering::SeqCst);
                 break;
             };
             let tx = &self.txs[index];
-            if tx.to().is_some_and(|to| self.hints.is_hot_target(&to))
+            if !(tx.to().is_some_and(|to| self.hints.is_hot_target(&to))
                 || self.hints.has_conflict(index)
-                || tx.access_list().is_some_and(|list| !list.is_empty())
+                || tx.access_list().is_some_and(|list| !list.is_empty()))
             {
-                continue;
+                let evm = evm.get_or_insert_with(|| {
+                    build_evm(
+                        self.block,
+                        RecordingDb::new(self.snapshot, self.block.beneficiary),
+                    )
+                });
+                let spec = speculate(evm, tx, me, &mut spare);
+                self.slots[index].put(spec);
+                executed += 1;
             }
-            let evm = evm.get_or_insert_with(|| {
-                build_evm(
-                    self.block,
-                    RecordingDb::new(self.snapshot, self.block.beneficiary),
-                )
-            });
-            let spec = speculate(evm, tx, me, &mut spare);
-            self.slots[index].put(spec);
-            executed += 1;
+            self.active.fetch_sub(1, Ordering::SeqCst);
         }
         self.executed.fetch_add(executed, Ordering::SeqCst);
         self.speculate_ns
             .fetch_add(nanos(started), Ordering::SeqCst);
+    }
+
+    /// Stops the early work (waiting for transactions in flight) and returns what ran, in
+    /// block order.
+    fn finish(&self) -> Vec<usize> {
+        self.stop.store(true, Ordering::SeqCst);
+        while self.active.load(Ordering::SeqCst) > 0 {
+            std::hint::spin_loop();
+        }
+        let claimed = self.next.load(Ordering::SeqCst).min(self.pending.len());
+        self.pending[..claimed]
+            .iter()
+            .copied()
+            .filter(|&index| self.slots[index].ready.load(Ordering::SeqCst))
+            .collect()
     }
 }
 
@@ -942,6 +961,86 @@ fn make_units(plan: LanePlan) -> Vec<Unit> {
     }
     units.sort_by_key(|u| u.txs[0]);
     units
+}
+
+/// The statistics a wave starts with: its lanes.
+fn wave_stats(units: &[Unit]) -> WaveStats {
+    let lanes: Vec<usize> = units
+        .iter()
+        .flat_map(|u| {
+            u.lane_ends
+                .iter()
+                .scan(0, |start, end| Some(end - std::mem::replace(start, *end)))
+        })
+        .collect();
+    WaveStats {
+        lanes: lanes.len(),
+        longest_lane: lanes.iter().copied().max().unwrap_or(0),
+        ..Default::default()
+    }
+}
+
+/// A wave's committer over `committed`, with the block's progress so far (taken from
+/// `progress` until the wave is finished) and overlay memory from `memory`.
+fn new_committer<'w>(
+    committed: &'w Committed<'_>,
+    memory: &mut BlockMemory,
+    progress: &mut Progress,
+    planned: usize,
+    sequential: bool,
+    wave: WaveStats,
+    threads: usize,
+) -> Committer<'w> {
+    Committer {
+        // Room for the sender and one more account per transaction, and for the beneficiary
+        // the fees are paid to at the end, saving rehashes and the copy of every account a
+        // full vector of them would cost.
+        state: Overlay::with_memory(
+            committed,
+            memory.overlays.pop().unwrap_or_default(),
+            2 * planned + 1,
+        ),
+        progress: std::mem::take(progress),
+        sequential,
+        wave,
+        busy_ns: 0,
+        error: None,
+        trash: (0..threads).map(|_| Vec::new()).collect(),
+    }
+}
+
+/// Folds a finished wave's statistics into the block's and returns its changes.
+fn finish_wave(
+    progress: &mut Progress,
+    mut committer: Committer<'_>,
+    wave: &Wave<'_, '_>,
+) -> Result<OverlayChanges> {
+    committer.wave.executed = wave.executed.load(Ordering::SeqCst);
+    let mut block = committer.progress;
+    let stats = &mut block.stats;
+    stats.phases.commit_ns += committer.busy_ns;
+    stats.phases.speculate_ns += wave.speculate_ns.load(Ordering::Relaxed);
+    stats.waves += 1;
+    stats.speculative += committer.wave.executed;
+    stats.inline += committer.wave.inline;
+    stats.hot += committer.wave.hot;
+    stats.conflicts += committer.wave.conflicts;
+    stats.re_executions += committer.wave.re_executions;
+    stats.per_wave.push(committer.wave);
+    *progress = block;
+    if let Some(error) = committer.error {
+        return Err(error);
+    }
+    Ok(committer.state.into_changes())
+}
+
+/// Sets a flag when dropped (see [`BlockRun::speculative_round`]).
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// One wave, shared by the threads running it.
