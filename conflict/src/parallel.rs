@@ -686,21 +686,18 @@ impl<'e, 'b> BlockRun<'e, 'b> {
                 stats,
                 threads,
             );
-            let published = wave.get_or_init(|| Wave {
-                block: self.block,
-                txs: self.txs,
-                snapshot: committed,
-                slots: &self.slots,
-                hot: &self.hot,
-                hints: &self.hints,
-                units,
-                next_unit: AtomicUsize::new(0),
-                active: AtomicUsize::new(0),
-                executed: AtomicUsize::new(ran_early.len()),
-                speculate_ns: AtomicU64::new(0),
-                abort: AtomicBool::new(false),
-                over: AtomicBool::new(false),
-                trash: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
+            let published = wave.get_or_init(|| {
+                Wave::new(
+                    self.block,
+                    self.txs,
+                    committed,
+                    &self.slots,
+                    &self.hot,
+                    &self.hints,
+                    units,
+                    ran_early.len(),
+                    threads,
+                )
             });
             running = Instant::now();
             plan_ns = nanos(planning);
@@ -732,22 +729,17 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             WaveStats::default(),
             threads,
         );
-        let wave = Wave {
-            block: self.block,
-            txs: self.txs,
-            snapshot: committed,
-            slots: &self.slots,
-            hot: &self.hot,
-            hints: &self.hints,
-            units: Vec::new(),
-            next_unit: AtomicUsize::new(0),
-            active: AtomicUsize::new(0),
-            executed: AtomicUsize::new(0),
-            speculate_ns: AtomicU64::new(0),
-            abort: AtomicBool::new(false),
-            over: AtomicBool::new(false),
-            trash: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
-        };
+        let wave = Wave::new(
+            self.block,
+            self.txs,
+            committed,
+            &self.slots,
+            &self.hot,
+            &self.hints,
+            Vec::new(),
+            0,
+            threads,
+        );
         wave.commit_alone(&mut committer);
         finish_wave(&mut self.progress, committer, &wave)
     }
@@ -1078,6 +1070,38 @@ enum Step {
 }
 
 impl<'w, 'b> Wave<'w, 'b> {
+    /// A wave of `units` over `snapshot`, for `threads` threads, `executed` speculative
+    /// executions already run for it (early, see [`Early`]).
+    #[allow(clippy::too_many_arguments)] // what it borrows from the block run, field by field
+    fn new(
+        block: &'b BlockContext,
+        txs: &'b [Recovered<TxEnvelope>],
+        snapshot: &'w Committed<'b>,
+        slots: &'w [Slot],
+        hot: &'w [bool],
+        hints: &'w BlockHints,
+        units: Vec<Unit>,
+        executed: usize,
+        threads: usize,
+    ) -> Self {
+        Self {
+            block,
+            txs,
+            snapshot,
+            slots,
+            hot,
+            hints,
+            units,
+            next_unit: AtomicUsize::new(0),
+            active: AtomicUsize::new(0),
+            executed: AtomicUsize::new(executed),
+            speculate_ns: AtomicU64::new(0),
+            abort: AtomicBool::new(false),
+            over: AtomicBool::new(false),
+            trash: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
+        }
+    }
+
     /// Each thread's loop (the caller's is `me == 0`, and it holds the `committer`): commit
     /// what is ready, then run the next unit. Pool threads leave once no unit is left; the
     /// caller's thread stays until it has finished the wave.
