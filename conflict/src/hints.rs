@@ -192,10 +192,13 @@ impl BlockHints {
         self.targets.contains_key(target)
     }
 
-    /// Whether transaction `index` conflicted in an earlier wave (the plan groups it by the
-    /// key).
-    pub(crate) fn has_conflict(&self, index: usize) -> bool {
-        self.conflicts.contains_key(&index)
+    /// Whether [`plan_lanes`] may group transaction `index` (`tx`) with others for a reason
+    /// other than its sender: it calls a hot target, it conflicted in an earlier wave, or it
+    /// has an access list (whose slots may be shared).
+    pub(crate) fn may_group(&self, index: usize, tx: &Recovered<TxEnvelope>) -> bool {
+        tx.to().is_some_and(|to| self.is_hot_target(&to))
+            || self.conflicts.contains_key(&index)
+            || tx.access_list().is_some_and(|list| !list.is_empty())
     }
 
     /// The contended key calls to `target` are expected to write, if it is a hot target.

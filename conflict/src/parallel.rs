@@ -606,7 +606,6 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             // Too few pending transactions to be worth it: no early work.
             stop: AtomicBool::new(pending.len() < executor.early_min.max(1)),
             active: AtomicUsize::new(0),
-            executed: AtomicUsize::new(0),
             speculate_ns: AtomicU64::new(0),
         };
         let wave: OnceLock<Wave<'_, 'b>> = OnceLock::new();
@@ -843,8 +842,7 @@ fn count_calls(
     observed
 }
 
-/// The pool's threads' work while a wave is planned (see
-/// [`BlockRun::plan_while_executing`]).
+/// The pool's threads' work while a wave is planned (see [`BlockRun::speculative_round`]).
 struct Early<'w, 'b> {
     block: &'b BlockContext,
     txs: &'b [Recovered<TxEnvelope>],
@@ -858,7 +856,6 @@ struct Early<'w, 'b> {
     stop: AtomicBool,
     /// Threads between claiming a transaction and publishing its result.
     active: AtomicUsize,
-    executed: AtomicUsize,
     speculate_ns: AtomicU64,
 }
 
@@ -871,7 +868,6 @@ impl Early<'_, '_> {
         let started = Instant::now();
         let mut evm = None;
         let mut spare = Spare::new();
-        let mut executed = 0;
         loop {
             // Announced before the check, as in `Wave::claim`, so that `finish` never misses
             // a transaction in flight.
@@ -886,10 +882,8 @@ impl Early<'_, '_> {
                 break;
             };
             let tx = &self.txs[index];
-            if !(tx.to().is_some_and(|to| self.hints.is_hot_target(&to))
-                || self.hints.has_conflict(index)
-                || tx.access_list().is_some_and(|list| !list.is_empty()))
-            {
+            // What a hint may group waits for the plan: it would likely run again.
+            if !self.hints.may_group(index, tx) {
                 let evm = evm.get_or_insert_with(|| {
                     build_evm(
                         self.block,
@@ -898,11 +892,9 @@ impl Early<'_, '_> {
                 });
                 let spec = speculate(evm, tx, me, &mut spare);
                 self.slots[index].put(spec);
-                executed += 1;
             }
             self.active.fetch_sub(1, Ordering::SeqCst);
         }
-        self.executed.fetch_add(executed, Ordering::SeqCst);
         self.speculate_ns
             .fetch_add(nanos(started), Ordering::SeqCst);
     }
