@@ -595,12 +595,9 @@ impl<'e, 'b> BlockRun<'e, 'b> {
     ) -> Result<OverlayChanges> {
         let executor = self.executor;
         let threads = executor.threads;
+        let inputs = Inputs::new(self.block, self.txs, committed, &self.slots, &self.hints);
         let early = Early {
-            block: self.block,
-            txs: self.txs,
-            snapshot: committed,
-            slots: &self.slots,
-            hints: &self.hints,
+            inputs,
             pending,
             next: AtomicUsize::new(0),
             // Too few pending transactions to be worth it: no early work.
@@ -685,19 +682,8 @@ impl<'e, 'b> BlockRun<'e, 'b> {
                 stats,
                 threads,
             );
-            let published = wave.get_or_init(|| {
-                Wave::new(
-                    self.block,
-                    self.txs,
-                    committed,
-                    &self.slots,
-                    &self.hot,
-                    &self.hints,
-                    units,
-                    ran_early.len(),
-                    threads,
-                )
-            });
+            let published =
+                wave.get_or_init(|| Wave::new(inputs, &self.hot, units, ran_early.len(), threads));
             running = Instant::now();
             plan_ns = nanos(planning);
             published.work(0, Some(&mut own));
@@ -728,17 +714,8 @@ impl<'e, 'b> BlockRun<'e, 'b> {
             WaveStats::default(),
             threads,
         );
-        let wave = Wave::new(
-            self.block,
-            self.txs,
-            committed,
-            &self.slots,
-            &self.hot,
-            &self.hints,
-            Vec::new(),
-            0,
-            threads,
-        );
+        let inputs = Inputs::new(self.block, self.txs, committed, &self.slots, &self.hints);
+        let wave = Wave::new(inputs, &self.hot, Vec::new(), 0, threads);
         wave.commit_alone(&mut committer);
         finish_wave(&mut self.progress, committer, &wave)
     }
@@ -844,11 +821,7 @@ fn count_calls(
 
 /// The pool's threads' work while a wave is planned (see [`BlockRun::speculative_round`]).
 struct Early<'w, 'b> {
-    block: &'b BlockContext,
-    txs: &'b [Recovered<TxEnvelope>],
-    snapshot: &'w Committed<'b>,
-    slots: &'w [Slot],
-    hints: &'w BlockHints,
+    inputs: Inputs<'w, 'b>,
     pending: &'w [usize],
     /// The next position in `pending` to claim.
     next: AtomicUsize,
@@ -881,17 +854,11 @@ impl Early<'_, '_> {
                 self.active.fetch_sub(1, Ordering::SeqCst);
                 break;
             };
-            let tx = &self.txs[index];
+            let inputs = &self.inputs;
             // What a hint may group waits for the plan: it would likely run again.
-            if !self.hints.may_group(index, tx) {
-                let evm = evm.get_or_insert_with(|| {
-                    build_evm(
-                        self.block,
-                        RecordingDb::new(self.snapshot, self.block.beneficiary),
-                    )
-                });
-                let spec = speculate(evm, tx, me, &mut spare);
-                self.slots[index].put(spec);
+            if !inputs.hints.may_group(index, &inputs.txs[index]) {
+                let evm = evm.get_or_insert_with(|| inputs.evm());
+                inputs.speculate(evm, index, me, &mut spare);
             }
             self.active.fetch_sub(1, Ordering::SeqCst);
         }
@@ -910,7 +877,7 @@ impl Early<'_, '_> {
         self.pending[..claimed]
             .iter()
             .copied()
-            .filter(|&index| self.slots[index].ready.load(Ordering::SeqCst))
+            .filter(|&index| self.inputs.slots[index].ready.load(Ordering::SeqCst))
             .collect()
     }
 }
@@ -1027,15 +994,55 @@ impl Drop for SetOnDrop<'_> {
     }
 }
 
-/// One wave, shared by the threads running it.
-struct Wave<'w, 'b> {
+/// What the threads of a wave read from the block run: the block, its transactions, the
+/// snapshot they run on, the slots their results go to and the hints. Both the early work and
+/// the wave execute speculatively from it.
+#[derive(Clone, Copy)]
+struct Inputs<'w, 'b> {
     block: &'b BlockContext,
     txs: &'b [Recovered<TxEnvelope>],
     snapshot: &'w Committed<'b>,
     slots: &'w [Slot],
+    hints: &'w BlockHints,
+}
+
+impl<'w, 'b> Inputs<'w, 'b> {
+    fn new(
+        block: &'b BlockContext,
+        txs: &'b [Recovered<TxEnvelope>],
+        snapshot: &'w Committed<'b>,
+        slots: &'w [Slot],
+        hints: &'w BlockHints,
+    ) -> Self {
+        Self {
+            block,
+            txs,
+            snapshot,
+            slots,
+            hints,
+        }
+    }
+
+    /// An EVM for speculative runs on the snapshot.
+    fn evm(&self) -> SpecEvm<'w, 'b> {
+        build_evm(
+            self.block,
+            RecordingDb::new(self.snapshot, self.block.beneficiary),
+        )
+    }
+
+    /// Runs transaction `index` speculatively and publishes its result in its slot.
+    fn speculate(&self, evm: &mut SpecEvm<'w, 'b>, index: usize, me: usize, spare: &mut Spare) {
+        let spec = speculate(evm, &self.txs[index], me, spare);
+        self.slots[index].put(spec);
+    }
+}
+
+/// One wave, shared by the threads running it.
+struct Wave<'w, 'b> {
+    inputs: Inputs<'w, 'b>,
     /// See [`BlockRun::hot`].
     hot: &'w [bool],
-    hints: &'w BlockHints,
     units: Vec<Unit>,
     next_unit: AtomicUsize,
     /// Threads between claiming a unit and publishing its last result.
@@ -1062,27 +1069,18 @@ enum Step {
 }
 
 impl<'w, 'b> Wave<'w, 'b> {
-    /// A wave of `units` over `snapshot`, for `threads` threads, `executed` speculative
+    /// A wave of `units` over `inputs`, for `threads` threads, `executed` speculative
     /// executions already run for it (early, see [`Early`]).
-    #[allow(clippy::too_many_arguments)] // what it borrows from the block run, field by field
     fn new(
-        block: &'b BlockContext,
-        txs: &'b [Recovered<TxEnvelope>],
-        snapshot: &'w Committed<'b>,
-        slots: &'w [Slot],
+        inputs: Inputs<'w, 'b>,
         hot: &'w [bool],
-        hints: &'w BlockHints,
         units: Vec<Unit>,
         executed: usize,
         threads: usize,
     ) -> Self {
         Self {
-            block,
-            txs,
-            snapshot,
-            slots,
+            inputs,
             hot,
-            hints,
             units,
             next_unit: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
@@ -1117,12 +1115,7 @@ impl<'w, 'b> Wave<'w, 'b> {
             }
             match self.claim() {
                 Some(unit) => {
-                    let evm = evm.get_or_insert_with(|| {
-                        build_evm(
-                            self.block,
-                            RecordingDb::new(self.snapshot, self.block.beneficiary),
-                        )
-                    });
+                    let evm = evm.get_or_insert_with(|| self.inputs.evm());
                     let started = Instant::now();
                     self.run_unit(evm, unit, me, &mut spare);
                     speculating += nanos(started);
@@ -1188,9 +1181,8 @@ impl<'w, 'b> Wave<'w, 'b> {
             if self.abort.load(Ordering::Relaxed) {
                 break;
             }
-            let spec = speculate(evm, &self.txs[index], me, spare);
+            self.inputs.speculate(evm, index, me, spare);
             executed += 1;
-            self.slots[index].put(spec);
         }
         self.executed.fetch_add(executed, Ordering::Relaxed);
     }
@@ -1301,12 +1293,12 @@ impl<'w, 'b: 'w> Committer<'w> {
         wave: &Wave<'w, 'b>,
         evm: &mut Option<CommitEvm<'w>>,
     ) -> Result<Step> {
-        while self.progress.next < wave.txs.len() {
+        while self.progress.next < wave.inputs.txs.len() {
             let index = self.progress.next;
-            let gas_limit = wave.txs[index].gas_limit();
-            let available = wave.block.gas_limit - self.progress.gas_used;
+            let gas_limit = wave.inputs.txs[index].gas_limit();
+            let available = wave.inputs.block.gas_limit - self.progress.gas_used;
             if gas_limit > available {
-                wave.slots[index].take();
+                wave.inputs.slots[index].take();
                 let reason = SkipReason::BlockFull {
                     available,
                     gas_limit,
@@ -1316,17 +1308,17 @@ impl<'w, 'b: 'w> Committer<'w> {
             }
             if wave.hot[index] {
                 self.wave.hot += 1;
-                let key = wave.hints.hot_key(wave.txs[index].to());
+                let key = wave.inputs.hints.hot_key(wave.inputs.txs[index].to());
                 self.execute_exact(wave, evm, index, key)?;
                 continue;
             }
-            let mut spec = wave.slots[index].take();
+            let mut spec = wave.inputs.slots[index].take();
             if spec.is_none() && !self.sequential {
                 if !wave.producers_done() {
                     return Ok(Step::Waiting);
                 }
                 // Every unit is finished or will not start: the result is there now or never.
-                spec = wave.slots[index].take();
+                spec = wave.inputs.slots[index].take();
                 if spec.is_none() && wave.abort.load(Ordering::SeqCst) {
                     return Ok(Step::Over);
                 }
@@ -1419,7 +1411,9 @@ impl<'w, 'b: 'w> Committer<'w> {
         self.state.apply_writes(&done.writes, true)?;
         self.progress.fees.push(done.fee);
         if let Some(key) = done.lane_dependency {
-            self.progress.dependencies.push(wave.txs[index].to(), key);
+            self.progress
+                .dependencies
+                .push(wave.inputs.txs[index].to(), key);
         }
         let mut outcome = done.outcome.take().expect("a result is committed once");
         outcome.cumulative_gas_used = self.progress.gas_used + outcome.gas_used;
@@ -1441,23 +1435,25 @@ impl<'w, 'b: 'w> Committer<'w> {
         index: usize,
         hot_key: Option<StateKey>,
     ) -> Result<()> {
-        let beneficiary = wave.block.beneficiary;
+        let beneficiary = wave.inputs.block.beneficiary;
         let state = &mut self.state;
         pay_fees(state, beneficiary, &mut self.progress.fees)?;
         self.wave.inline += 1;
         // The EVM holds an empty overlay between transactions; the committer's state is
         // swapped in for one transaction.
         let evm = evm.get_or_insert_with(|| {
-            let snapshot: &'w (dyn StateView + 'w) = wave.snapshot;
-            build_evm(wave.block, Overlay::new(snapshot))
+            let snapshot: &'w (dyn StateView + 'w) = wave.inputs.snapshot;
+            build_evm(wave.inputs.block, Overlay::new(snapshot))
         });
         std::mem::swap(&mut evm.ctx.journaled_state.database, &mut self.state);
-        let result = evm.transact(tx_env(&wave.txs[index]));
+        let result = evm.transact(tx_env(&wave.inputs.txs[index]));
         std::mem::swap(&mut evm.ctx.journaled_state.database, &mut self.state);
         match result {
             Ok(result) => {
                 if let Some(key) = hot_key.filter(|key| writes(&result.state, key)) {
-                    self.progress.dependencies.push(wave.txs[index].to(), key);
+                    self.progress
+                        .dependencies
+                        .push(wave.inputs.txs[index].to(), key);
                 }
                 self.state.apply(result.state);
                 self.finalize_included(index, result.result);
