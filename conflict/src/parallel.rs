@@ -839,7 +839,11 @@ impl Early<'_, '_> {
             return;
         }
         let started = Instant::now();
-        let mut evm = None;
+        // Built before the first claim: the EVM's first allocation on this thread is where
+        // the allocator sorts the small blocks other threads freed into this thread's heap
+        // since the last block (a few hundred microseconds after a block of ERC-20 receipts),
+        // and the planning thread must not wait for that in `finish`.
+        let mut evm = self.inputs.evm();
         let mut spare = Spare::new();
         loop {
             // Announced before the check, as in `Wave::claim`, so that `finish` never misses
@@ -857,8 +861,7 @@ impl Early<'_, '_> {
             let inputs = &self.inputs;
             // What a hint may group waits for the plan: it would likely run again.
             if !inputs.hints.may_group(index, &inputs.txs[index]) {
-                let evm = evm.get_or_insert_with(|| inputs.evm());
-                inputs.speculate(evm, index, me, &mut spare);
+                inputs.speculate(&mut evm, index, me, &mut spare);
             }
             self.active.fetch_sub(1, Ordering::SeqCst);
         }
