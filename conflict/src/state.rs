@@ -252,14 +252,28 @@ fn diff_slots<'a>(
     lower: Option<&'a OverlayAccount>,
     upper: Option<&'a OverlayAccount>,
 ) -> impl Iterator<Item = (U256, U256)> + 'a {
+    diff_slots_where(lower, upper, |_| true)
+}
+
+/// The slots of [`diff_slots`] that `keep` accepts. `keep` is asked first, so that a slot of
+/// the entry below that it rejects is never looked up in the top entry: the two threads that
+/// share a heavy account's slots (see [`Overlay::into_diff_in`]) each look up only their own
+/// half, not every slot of the layer below (for a token's ten thousand balances written in two
+/// waves, ten thousand lookups in a map of a megabyte, a third of that diff's time).
+fn diff_slots_where<'a>(
+    lower: Option<&'a OverlayAccount>,
+    upper: Option<&'a OverlayAccount>,
+    keep: impl Fn(&U256) -> bool + Copy + 'a,
+) -> impl Iterator<Item = (U256, U256)> + 'a {
     let Layers { top, below, .. } = layers(lower, upper);
     top.storage
         .iter()
+        .filter(move |(slot, _)| keep(slot))
         .chain(
             below
                 .into_iter()
                 .flat_map(|below| below.storage.iter())
-                .filter(move |(slot, _)| !top.storage.contains_key(*slot)),
+                .filter(move |(slot, _)| keep(slot) && !top.storage.contains_key(*slot)),
         )
         .map(|(slot, value)| (*slot, *value))
 }
@@ -744,9 +758,10 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
             heavy
                 .iter()
                 .map(|&(_, low, up, pivot)| {
-                    let mut slots: Vec<(U256, U256)> = diff_slots(low, up)
-                        .filter(|(slot, _)| (slot.as_limbs()[3] < pivot) == below_pivot)
-                        .collect();
+                    let mut slots: Vec<(U256, U256)> = diff_slots_where(low, up, move |slot| {
+                        (slot.as_limbs()[3] < pivot) == below_pivot
+                    })
+                    .collect();
                     slots.sort_unstable_by(by_slot);
                     slots
                 })
