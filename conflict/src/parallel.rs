@@ -946,9 +946,10 @@ fn new_committer<'w>(
     threads: usize,
 ) -> Committer<'w> {
     Committer {
-        // Room for the sender and one more account per transaction, and for the beneficiary
-        // the fees are paid to at the end, saving rehashes and the copy of every account a
-        // full vector of them would cost.
+        // Room in the arena for the sender and one more account per transaction, and for the
+        // beneficiary the fees are paid to at the end, saving the copy of every account a full
+        // vector of them would cost (the index grows with what is inserted, see
+        // `Overlay::with_memory`).
         state: Overlay::with_memory(
             committed,
             memory.overlays.pop().unwrap_or_default(),

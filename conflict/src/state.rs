@@ -259,7 +259,8 @@ fn diff_slots<'a>(
 /// the entry below that it rejects is never looked up in the top entry: the two threads that
 /// share a heavy account's slots (see [`Overlay::into_diff_in`]) each look up only their own
 /// half, not every slot of the layer below (for a token's ten thousand balances written in two
-/// waves, ten thousand lookups in a map of a megabyte, a third of that diff's time).
+/// waves, ten thousand lookups in a map of a megabyte: the ERC-20 block's fees-and-diff phase
+/// on two threads went from 1.41 to 1.19 ms).
 fn diff_slots_where<'a>(
     lower: Option<&'a OverlayAccount>,
     upper: Option<&'a OverlayAccount>,
@@ -868,7 +869,8 @@ impl<'a, S: StateView + ?Sized> Overlay<'a, S> {
     }
 
     /// An empty overlay on `base` built in `memory` (emptied changes of an earlier overlay),
-    /// with room for `accounts` changed accounts.
+    /// with room for `accounts` changed accounts in its arena; its index starts empty (see
+    /// `Accounts::reset_for`).
     pub(crate) fn with_memory(base: &'a S, memory: OverlayChanges, accounts: usize) -> Self {
         let OverlayChanges {
             accounts: mut changed,
