@@ -359,17 +359,17 @@ impl Accounts {
         self.entries.clear();
     }
 
-    /// Empties the accounts for a new overlay of up to about `additional` of them: the arena
+    /// Empties the accounts for a new overlay of up to about `bound` of them: the arena
     /// gets room for all (growing it would copy every entry), while the index starts afresh
     /// and grows with what is inserted. An index sized for the bound stays sparse when fewer
     /// accounts change (an ERC-20 block changes one account per transaction, not two), and
     /// then every insertion lands on a line of its own that is not in the cache; a growing
     /// index is rehashed a few times, which moves only an address and a position per entry
     /// and leaves the table in the cache.
-    fn reset_for(&mut self, additional: usize) {
+    fn reset_for(&mut self, bound: usize) {
         self.index = FastAddressMap::default();
         self.entries.clear();
-        self.entries.reserve(additional);
+        self.entries.reserve(bound);
     }
 
     /// Positions of the entries in address order.
