@@ -21,7 +21,7 @@ use revm::{
     bytecode::Bytecode, database_interface::Database, primitives::KECCAK_EMPTY, state::AccountInfo,
 };
 
-use crate::state::{Overlay, StateError, StateView};
+use crate::state::{Overlay, StateError, StateView, own_empty_code};
 
 /// A piece of state a transaction can read, at the granularity revm reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -160,6 +160,8 @@ pub(crate) struct RecordingDb<'a, S: ?Sized> {
     /// running the same contract would otherwise update in turns from every core. A code used
     /// twice gets a copy of its own (same bytes, hence same hash and same execution).
     codes: B256Map<(Bytecode, bool)>,
+    /// This thread's empty code (see [`RecordingDb::basic`]).
+    empty_code: Bytecode,
 }
 
 /// What a [`RecordingDb`] observed during one transaction besides its reads.
@@ -184,6 +186,7 @@ impl<'a, S: StateView + ?Sized> RecordingDb<'a, S> {
             caller: Address::ZERO,
             lane_dependency: None,
             codes: B256Map::default(),
+            empty_code: own_empty_code(),
         }
     }
 
@@ -245,12 +248,27 @@ impl<S: StateView + ?Sized> Database for RecordingDb<'_, S> {
             value: ReadValue::Account(address, AccountStamp::of(info.as_ref())),
             from_lane,
         });
+        // revm gives an account loaded without code `Bytecode::default()`, one value for the
+        // whole process (a singleton since bluealloy/revm#2436, to save an allocation), whose
+        // reference count it updates for every such account a transaction touches (both
+        // parties of a transfer, every sender); updated from every thread, that cache line
+        // travels between the cores. An existing account without code gets this thread's own
+        // empty code instead (an empty account is left to revm, which keys its handling of
+        // empty accounts on its own value).
+        let mut info = info;
+        if let Some(info) = &mut info
+            && info.code.is_none()
+            && info.code_hash == KECCAK_EMPTY
+            && !info.is_empty()
+        {
+            info.code = Some(self.empty_code.clone());
+        }
         Ok(info)
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, StateError> {
         if code_hash == KECCAK_EMPTY || code_hash.is_zero() {
-            return Ok(Bytecode::default());
+            return Ok(self.empty_code.clone());
         }
         if let Some((code, own)) = self.codes.get_mut(&code_hash) {
             if !*own {
@@ -296,5 +314,28 @@ impl<S: StateView + ?Sized> Database for RecordingDb<'_, S> {
 
     fn block_hash(&mut self, number: u64) -> Result<B256, StateError> {
         self.snapshot.block_hash(number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::InMemoryState;
+
+    /// An existing account without code comes out of the recording database with an empty code
+    /// of the database's own, not revm's shared value; an empty account comes out as stored.
+    #[test]
+    fn accounts_without_code_get_an_empty_code_of_their_own() {
+        let mut state = InMemoryState::new();
+        let sender = Address::repeat_byte(1);
+        let empty = Address::repeat_byte(2);
+        state.insert_account(sender, U256::from(1), 0, None);
+        state.insert_account(empty, U256::ZERO, 0, None);
+        let mut db = RecordingDb::new(&state, Address::ZERO);
+        let code = db.basic(sender).unwrap().unwrap().code.unwrap();
+        assert!(code.is_empty() && !code.is_default());
+        assert!(db.basic(empty).unwrap().unwrap().code.is_none());
+        let by_hash = db.code_by_hash(KECCAK_EMPTY).unwrap();
+        assert!(by_hash.is_empty() && !by_hash.is_default());
     }
 }
