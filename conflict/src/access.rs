@@ -18,10 +18,13 @@
 
 use alloy_primitives::{Address, B256, Bytes, U256, map::B256Map};
 use revm::{
-    bytecode::Bytecode, database_interface::Database, primitives::KECCAK_EMPTY, state::AccountInfo,
+    bytecode::{Bytecode, JumpTable},
+    database_interface::Database,
+    primitives::KECCAK_EMPTY,
+    state::AccountInfo,
 };
 
-use crate::state::{Overlay, StateError, StateView, own_empty_code};
+use crate::state::{Overlay, StateError, StateView};
 
 /// A piece of state a transaction can read, at the granularity revm reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -160,8 +163,17 @@ pub(crate) struct RecordingDb<'a, S: ?Sized> {
     /// running the same contract would otherwise update in turns from every core. A code used
     /// twice gets a copy of its own (same bytes, hence same hash and same execution).
     codes: B256Map<(Bytecode, bool)>,
-    /// This thread's empty code (see [`RecordingDb::basic`]).
+    /// The empty code this database gives accounts without code (see [`RecordingDb::basic`]).
     empty_code: Bytecode,
+}
+
+/// A new value of the empty code, equal to revm's `Bytecode::default()` in every respect but
+/// its reference count, which revm's value shares across the whole process.
+fn own_empty_code() -> Bytecode {
+    // SAFETY: the parts of revm's own empty code (`Bytecode::new`): one STOP as the analysed,
+    // padded code, none of it original, no jump destinations; execution reads it exactly as
+    // it reads revm's value.
+    unsafe { Bytecode::new_analyzed(Bytes::from_static(&[0x00]), 0, JumpTable::default()) }
 }
 
 /// What a [`RecordingDb`] observed during one transaction besides its reads.
@@ -321,6 +333,23 @@ impl<S: StateView + ?Sized> Database for RecordingDb<'_, S> {
 mod tests {
     use super::*;
     use crate::InMemoryState;
+
+    /// The empty code the speculation gives accounts is revm's in every observable respect
+    /// (bytes, length, hash, what the interpreter runs, kind), but a value of its own.
+    #[test]
+    fn own_empty_code_is_revms_empty_code() {
+        let own = own_empty_code();
+        let revm = Bytecode::default();
+        assert_eq!(own, revm);
+        assert!(own.is_empty());
+        assert_eq!(own.len(), revm.len());
+        assert_eq!(own.original_byte_slice(), revm.original_byte_slice());
+        assert_eq!(own.bytecode(), revm.bytecode());
+        assert_eq!(own.hash_slow(), KECCAK_EMPTY);
+        assert_eq!(own.kind(), revm.kind());
+        assert!(own.legacy_jump_table().is_some());
+        assert!(revm.is_default() && !own.is_default());
+    }
 
     /// An existing account without code comes out of the recording database with an empty code
     /// of the database's own, not revm's shared value; an empty account comes out as stored.

@@ -13,7 +13,7 @@ use alloy_primitives::{
 };
 use revm::{
     DatabaseCommit,
-    bytecode::{Bytecode, JumpTable},
+    bytecode::Bytecode,
     database_interface::{DBErrorMarker, Database},
     primitives::{AddressMap, KECCAK_EMPTY},
     state::{Account, AccountInfo},
@@ -39,21 +39,6 @@ pub trait StateView: Send + Sync {
     fn code(&self, code_hash: B256) -> Result<Option<Bytecode>, StateError>;
     /// Hash of canonical block `number` (for `BLOCKHASH`); zero if unknown.
     fn block_hash(&self, number: u64) -> Result<B256, StateError>;
-}
-
-/// A new value of the empty code, equal to revm's `Bytecode::default()` in every respect but
-/// its reference count, which revm's value shares across the whole process.
-pub(crate) fn own_empty_code() -> Bytecode {
-    // SAFETY: the parts of revm's own empty code (`Bytecode::new`): one STOP as the analysed,
-    // padded code, none of it original, no jump destinations; execution reads it exactly as
-    // it reads revm's value.
-    unsafe {
-        Bytecode::new_analyzed(
-            revm::primitives::Bytes::from_static(&[0x00]),
-            0,
-            JumpTable::default(),
-        )
-    }
 }
 
 /// How one account changed over a block.
@@ -1082,23 +1067,6 @@ mod tests {
     use revm::state::{AccountStatus, EvmStorageSlot};
 
     use super::*;
-
-    /// The empty code the speculation gives accounts is revm's in every observable respect
-    /// (bytes, length, hash, what the interpreter runs, kind), but a value of its own.
-    #[test]
-    fn own_empty_code_is_revms_empty_code() {
-        let own = own_empty_code();
-        let revm = Bytecode::default();
-        assert_eq!(own, revm);
-        assert!(own.is_empty());
-        assert_eq!(own.len(), revm.len());
-        assert_eq!(own.original_byte_slice(), revm.original_byte_slice());
-        assert_eq!(own.bytecode(), revm.bytecode());
-        assert_eq!(own.hash_slow(), KECCAK_EMPTY);
-        assert_eq!(own.kind(), revm.kind());
-        assert!(own.legacy_jump_table().is_some());
-        assert!(revm.is_default() && !own.is_default());
-    }
 
     fn base() -> InMemoryState {
         let mut state = InMemoryState::new();
