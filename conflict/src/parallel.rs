@@ -1530,15 +1530,26 @@ fn pay_fees<S: StateView + ?Sized>(
     Ok(())
 }
 
-/// Spin, then yield, then sleep: waiting threads give the cores back on a busy machine.
+/// How long a waiting thread yields before it sleeps (see [`Backoff`]).
+const YIELD_FOR: Duration = Duration::from_micros(500);
+
+/// Spin, then yield, then sleep. The waits here are short: the committer waits for a result a
+/// unit of work away at most, a pool thread for the wave the caller is publishing. A thread
+/// that sleeps for them wakes late, by the timer's slack (50 microseconds by default on
+/// Linux) and more: the pool's thread joined the second wave of an ERC-20 block 80 to 100
+/// microseconds after it was published. So a waiting thread yields for up to [`YIELD_FOR`]
+/// (which gives the core to any other thread that wants it) and only then sleeps.
 #[derive(Default)]
 struct Backoff {
     step: u32,
+    /// When the thread started yielding.
+    yielding: Option<Instant>,
 }
 
 impl Backoff {
     fn reset(&mut self) {
         self.step = 0;
+        self.yielding = None;
     }
 
     fn snooze(&mut self) {
@@ -1546,12 +1557,12 @@ impl Backoff {
             for _ in 0..(1u32 << self.step) {
                 std::hint::spin_loop();
             }
-        } else if self.step < 12 {
+            self.step += 1;
+        } else if self.yielding.get_or_insert_with(Instant::now).elapsed() < YIELD_FOR {
             std::thread::yield_now();
         } else {
             std::thread::sleep(Duration::from_micros(20));
         }
-        self.step = self.step.saturating_add(1);
     }
 }
 
