@@ -42,7 +42,7 @@ fn workloads() -> Vec<(String, WorkloadKind)> {
 }
 
 fn executors(c: &mut Criterion) {
-    lanes_conflict::memory::retain_freed_memory();
+    lanes_conflict::memory::configure_allocator();
     let n = txs();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     for (name, kind) in workloads() {

@@ -21,7 +21,7 @@ use lanes_conflict::{
 };
 
 fn main() {
-    lanes_conflict::memory::retain_freed_memory();
+    lanes_conflict::memory::configure_allocator();
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "raw".into());
     let txs = args.next().map_or(10_000, |s| s.parse().expect("txs"));

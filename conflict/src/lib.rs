@@ -12,8 +12,9 @@
 //! - [`workloads`] holds the benchmark workloads (signed blocks with end-state checks) and
 //!   [`workloads::run_bench`], shared by the benches and `lanes bench`.
 //!
-//! - [`memory::retain_freed_memory`] keeps the memory a block frees for the next block; binaries
-//!   that execute blocks call it at start-up.
+//! - [`memory::configure_allocator`] keeps the memory a block frees for the next block and has
+//!   what one thread frees of another's sorted in at once; binaries that execute blocks call it
+//!   at start-up.
 //!
 //! The crate has no feature flags.
 

@@ -26,8 +26,9 @@ fn init_tracing(format: LogFormat) {
 
 fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
-    // Before any thread starts: blocks free tens of megabytes that the next block needs again.
-    lanes_conflict::memory::retain_freed_memory();
+    // Before any thread starts: blocks free tens of megabytes that the next block needs again,
+    // and the executor's threads must not start a block sorting what others freed of theirs.
+    lanes_conflict::memory::configure_allocator();
     match cli.command {
         Command::Node(args) => {
             let config = match args.resolve() {
