@@ -19,11 +19,11 @@
 //! thread 0.4 to 1 ms at the start of every block (its first allocation timed, 29 blocks of
 //! 29), while the calling thread planned the wave alone. Without fast bins a freed block is
 //! sorted in when it is freed, on the thread that frees it; the pool's thread was then held in
-//! one block of 58, for 0.3 ms. Alternated block by block in one process (the setting changed
+//! one block of 58, for 0.3 ms. Small blocks a thread frees and allocates again still take
+//! glibc's per-thread cache. Alternated block by block in one process (the setting changed
 //! between blocks), the parallel executor's ERC-20 block took 0.1 to 1 ms less (of 20 to 30)
 //! at the median in seven runs of eight; the sequential executor's ERC-20 block, and both
-//! executors' raw-transfer and pool blocks, stayed within 1.5%. Small blocks freed and allocated again by the same thread still take glibc's
-//! per-thread cache.
+//! executors' raw-transfer and pool blocks, stayed within 1.5%.
 //!
 //! [`configure_allocator`] raises both thresholds, so that freed memory stays in the process
 //! for the next block, and turns the fast bins off. It changes no result, only where memory
