@@ -25,13 +25,16 @@ fn run_both(
     // a wave is followed by another.
     let phases = &stats.phases;
     assert!(phases.waves_ns > 0 && phases.diff_ns > 0, "{phases:?}");
-    // The committer works within the waves, on one thread; speculation on all of them.
+    // The committer works within the waves, on one thread; speculation on all of them, and
+    // on the pool's threads also while a wave is planned (early work, which a thread the
+    // machine deschedules may finish after the plan is published, but always before it joins
+    // the wave).
     assert!(
         phases.commit_ns > 0 && phases.commit_ns <= phases.waves_ns,
         "{phases:?}"
     );
     assert!(
-        phases.speculate_ns <= threads as u64 * phases.waves_ns,
+        phases.speculate_ns <= threads as u64 * (phases.plan_ns + phases.waves_ns),
         "{phases:?}"
     );
     if stats.waves == 1 {
@@ -105,7 +108,11 @@ fn lane_members_executed_while_planning_run_again_with_their_lanes() {
         .unwrap();
     let par = ParallelExecutor::new(2);
     let mut early = 0;
-    for _ in 0..100 {
+    // For up to twenty seconds: on a loaded machine (two CPU hogs on two cores) the pool's
+    // thread missed the planning window, a fraction of a millisecond, in a hundred blocks in a
+    // row.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
         let (exec, stats) = par
             .execute_block_with_stats(&w.block, &w.txs, &w.genesis)
             .unwrap();
