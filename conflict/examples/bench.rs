@@ -14,6 +14,12 @@
 //! CPU time is what other load on the machine changes least, so the ratio of the two CPU times
 //! is the figure to compare on a busy machine. It also prints the core-to-core round trip
 //! before and after (`lanes_conflict::workloads::core_round_trip_ns`).
+//!
+//! With `LANES_FAST_BINS=ab` as well, the `seq`/`par` modes alternate glibc's fast bins off
+//! (as `lanes_conflict::memory::configure_allocator` sets them) and on (glibc's default)
+//! from block to block, the setting changed before the previous block's result is freed, and
+//! print the quartiles of each: comparing within one process, block by block, separates
+//! effects that runs of separate processes on a busy machine do not.
 
 use lanes_conflict::{
     Executor, ParallelExecutor, SequentialExecutor,
@@ -51,13 +57,23 @@ fn main() {
         };
         let mut times = Vec::with_capacity(runs);
         let mut phases: [Vec<u64>; 6] = Default::default();
-        for _ in 0..runs {
+        let fast_bins_ab = std::env::var("LANES_FAST_BINS").is_ok_and(|v| v == "ab");
+        // Block times with fast bins off and on (`LANES_FAST_BINS=ab`).
+        let mut by_fast_bins: [Vec<f64>; 2] = Default::default();
+        for run in 0..runs {
+            let fast_bins = fast_bins_ab && run % 2 == 1;
             let start = std::time::Instant::now();
             let exec = executor
                 .execute_block(&w.block, &w.txs, &w.genesis)
                 .expect("execute");
             times.push(start.elapsed());
+            by_fast_bins[usize::from(fast_bins)].push(start.elapsed().as_secs_f64() * 1e3);
             assert_eq!(exec.included.len(), txs);
+            if fast_bins_ab {
+                // What this block frees is sorted (or not) under the next block's setting.
+                set_fast_bins((run + 1) % 2 == 1);
+            }
+            drop(exec);
             if let Some(stats) = parallel.last_stats() {
                 let p = stats.phases;
                 for (list, ns) in phases.iter_mut().zip([
@@ -70,6 +86,22 @@ fn main() {
                 ]) {
                     list.push(ns);
                 }
+            }
+        }
+        if fast_bins_ab {
+            set_fast_bins(false);
+            for (on, mut list) in by_fast_bins.into_iter().enumerate() {
+                list.sort_by(f64::total_cmp);
+                let at = |q: f64| list[((list.len() - 1) as f64 * q).round() as usize];
+                println!(
+                    "fast bins {}: {} blocks, quartiles {:.3} / {:.3} / {:.3} ms, best {:.3} ms",
+                    if on == 1 { "on " } else { "off" },
+                    list.len(),
+                    at(0.25),
+                    at(0.5),
+                    at(0.75),
+                    at(0.0)
+                );
             }
         }
         times.sort();
@@ -155,6 +187,20 @@ fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, 
         wall[3],
         round_trip(),
     );
+}
+
+/// Turns glibc's fast bins on (its default size limit) or off (as the library configures it).
+fn set_fast_bins(on: bool) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // glibc's default on 64-bit targets (`DEFAULT_MXFAST`: 64 times the size of a `size_t`,
+        // divided by 4).
+        let limit = if on { 128 } else { 0 };
+        // SAFETY: `mallopt` only sets an allocator parameter, under the allocator's own lock.
+        unsafe { libc::mallopt(libc::M_MXFAST, limit) };
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = on;
 }
 
 /// CPU time of every thread of this process so far, in nanoseconds, from the scheduler's

@@ -23,7 +23,8 @@
 //! glibc's per-thread cache. Alternated block by block in one process (the setting changed
 //! between blocks), the parallel executor's ERC-20 block took 0.1 to 1 ms less (of 20 to 30)
 //! at the median in seven runs of eight; the sequential executor's ERC-20 block, and both
-//! executors' raw-transfer and pool blocks, stayed within 1.5%.
+//! executors' raw-transfer and pool blocks, stayed within 1.5% (the bench example reruns the
+//! comparison: `LANES_FAST_BINS=ab LANES_PROFILE=par:200`).
 //!
 //! [`configure_allocator`] raises both thresholds, so that freed memory stays in the process
 //! for the next block, and turns the fast bins off. It changes no result, only where memory
