@@ -91,6 +91,9 @@ fn main() {
         if fast_bins_ab {
             set_fast_bins(false);
             for (on, mut list) in by_fast_bins.into_iter().enumerate() {
+                if list.is_empty() {
+                    continue;
+                }
                 list.sort_by(f64::total_cmp);
                 let at = |q: f64| list[((list.len() - 1) as f64 * q).round() as usize];
                 println!(
