@@ -71,7 +71,7 @@ fn main() {
             assert_eq!(exec.included.len(), txs);
             if fast_bins_ab {
                 // What this block frees is sorted (or not) under the next block's setting.
-                set_fast_bins((run + 1) % 2 == 1);
+                lanes_conflict::memory::set_fast_bins((run + 1) % 2 == 1);
             }
             drop(exec);
             if let Some(stats) = parallel.last_stats() {
@@ -89,7 +89,7 @@ fn main() {
             }
         }
         if fast_bins_ab {
-            set_fast_bins(false);
+            lanes_conflict::memory::set_fast_bins(false);
             for (on, mut list) in by_fast_bins.into_iter().enumerate() {
                 if list.is_empty() {
                     continue;
@@ -190,20 +190,6 @@ fn compare(w: &lanes_conflict::workloads::Workload, txs: usize, threads: usize, 
         wall[3],
         round_trip(),
     );
-}
-
-/// Turns glibc's fast bins on (its default size limit) or off (as the library configures it).
-fn set_fast_bins(on: bool) {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // glibc's default on 64-bit targets (`DEFAULT_MXFAST`: 64 times the size of a `size_t`,
-        // divided by 4).
-        let limit = if on { 128 } else { 0 };
-        // SAFETY: `mallopt` only sets an allocator parameter, under the allocator's own lock.
-        unsafe { libc::mallopt(libc::M_MXFAST, limit) };
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = on;
 }
 
 /// CPU time of every thread of this process so far, in nanoseconds, from the scheduler's

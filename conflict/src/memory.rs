@@ -51,12 +51,35 @@ pub fn configure_allocator() -> bool {
         let mmap = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
         // SAFETY: as above.
         let trim = unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD) };
-        // SAFETY: as above; zero is the documented way to turn the fast bins off.
-        let fast = unsafe { libc::mallopt(libc::M_MXFAST, 0) };
-        mmap == 1 && trim == 1 && fast == 1
+        let fast = set_fast_bins(false);
+        mmap == 1 && trim == 1 && fast
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
+        false
+    }
+}
+
+/// glibc's default size limit of its fast bins on 64-bit targets (`DEFAULT_MXFAST`: 64 times
+/// the size of a `size_t`, divided by 4).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const DEFAULT_MXFAST: libc::c_int = 128;
+
+/// Turns glibc's fast bins off, as [`configure_allocator`] does, or back on with glibc's
+/// default limit (for benchmarks that compare the two, block by block). Returns whether the
+/// allocator took the setting; on targets other than glibc it does nothing and returns
+/// `false`.
+pub fn set_fast_bins(on: bool) -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let limit = if on { DEFAULT_MXFAST } else { 0 };
+        // SAFETY: `mallopt` only sets an allocator parameter, under the allocator's own lock;
+        // zero (off) and glibc's default are within the range it accepts.
+        unsafe { libc::mallopt(libc::M_MXFAST, limit) == 1 }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        let _ = on;
         false
     }
 }
